@@ -1,0 +1,1 @@
+"""Putokaz application: the gateway, channels, handoff, console, NLU components and command line."""

@@ -1,0 +1,102 @@
+"""Rasa entity extractor for `service_category`, `city` and `language`, with canonical values.
+
+It learns its phrases from the training data (synonym blocks and annotated examples) and adds
+every place name the directory knows, so the values are always SPEC codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.shared.utils.io import read_json_file, write_json_to_file
+
+from bot.components.phrases import PhraseMatcher
+from service_directory.categories import CATEGORIES
+from service_directory.places import PLACES
+
+ENTITY_TYPES = ("service_category", "city", "language")
+LANGUAGE_CODES = ("en", "ar", "fa", "ps", "sr")
+
+
+def value_type(value: str) -> str | None:
+    if value in CATEGORIES:
+        return "service_category"
+    if value in PLACES:
+        return "city"
+    if value in LANGUAGE_CODES:
+        return "language"
+    return None
+
+
+def directory_phrases() -> list[tuple[str, str, str]]:
+    """Place names and aliases in every language the directory knows, and the slugs themselves."""
+    phrases = []
+    for slug, place in PLACES.items():
+        for name in (*place.names.values(), *place.aliases, slug.replace("_", " ")):
+            phrases.append((name, "city", slug))
+    return phrases
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class PutokazEntityExtractor(GraphComponent, EntityExtractorMixin):
+    FILE = "phrases.json"
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 phrases: list[tuple[str, str, str]] | None = None) -> None:
+        self._storage = model_storage
+        self._resource = resource
+        self._matcher = PhraseMatcher(phrases or directory_phrases())
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> PutokazEntityExtractor:
+        return cls(model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        phrases: list[tuple[str, str, str]] = []
+        for example in training_data.entity_examples:
+            for entity in example.get(ENTITIES, []):
+                if entity.get("entity") in ENTITY_TYPES and value_type(str(entity.get("value"))) == entity["entity"]:
+                    phrases.append((example.get(TEXT)[entity["start"]:entity["end"]], entity["entity"], entity["value"]))
+        for text, value in training_data.entity_synonyms.items():
+            kind = value_type(value)
+            if kind:
+                phrases.append((text, kind, value))
+        phrases.extend(directory_phrases())
+        self._matcher = PhraseMatcher(phrases)
+        with self._storage.write_to(self._resource) as folder:
+            write_json_to_file(folder / self.FILE, self._matcher.phrases())
+        return self._resource
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> PutokazEntityExtractor:
+        try:
+            with model_storage.read_from(resource) as folder:
+                phrases = [tuple(p) for p in read_json_file(folder / cls.FILE)]
+        except (ValueError, FileNotFoundError):
+            phrases = None
+        return cls(model_storage, resource, phrases)  # type: ignore[arg-type]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text or text.startswith("/"):
+                continue
+            found = [
+                {"entity": m.entity, "value": m.value, "start": m.start, "end": m.end,
+                 "confidence_entity": m.confidence, "text": m.text}
+                for m in self._matcher.match(text[:1000])
+            ]
+            own = self.add_extractor_name(found)
+            others = [e for e in message.get(ENTITIES, []) if e.get("entity") not in ENTITY_TYPES]
+            message.set(ENTITIES, others + own, add_to_output=True)
+        return messages

@@ -1,0 +1,94 @@
+"""Finding category, place and language names in a message: exact, inflected and misspelled.
+
+Phrases are compared after `normalise.fold`, so scripts, keyboards and diacritics do not matter.
+Arabic-script clitics (و ب ل ف ال) and Serbian case endings (Beogradu, Šida, Nišu) are allowed;
+single words of five letters or more also match with a small spelling mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.components.normalise import words
+
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "به", "با", "د")
+_LATIN_ENDINGS_MAX = 3
+_FUZZY_MIN_LENGTH = 5
+_FUZZY_CUTOFF = 84.0
+_MAX_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: str
+    value: str
+    start: int
+    end: int
+    text: str
+    confidence: float
+
+
+class PhraseMatcher:
+    def __init__(self, phrases: list[tuple[str, str, str]]) -> None:
+        """phrases: (text as people write it, entity type, canonical value)."""
+        self.table: dict[tuple[str, ...], tuple[str, str]] = {}
+        for text, entity, value in phrases:
+            key = tuple(w for w, _, _ in words(text))
+            if key and len(key) <= _MAX_WORDS:
+                self.table.setdefault(key, (entity, value))
+        self._fuzzy_vocabulary = sorted(
+            k[0] for k, (entity, _) in self.table.items()
+            if len(k) == 1 and len(k[0]) >= _FUZZY_MIN_LENGTH and entity != "language"
+        )
+
+    def phrases(self) -> list[tuple[str, str, str]]:
+        return [(" ".join(k), e, v) for k, (e, v) in sorted(self.table.items())]
+
+    def _lookup(self, key: tuple[str, ...]) -> tuple[str, str, float] | None:
+        found = self.table.get(key)
+        if found:
+            return (*found, 1.0)
+        first, last = key[0], key[-1]
+        for prefix in _ARABIC_PREFIXES:  # "ببلغراد", "والطبيب", "لشید"
+            if first.startswith(prefix) and len(first) - len(prefix) >= 3:
+                found = self.table.get((first[len(prefix):], *key[1:]))
+                if found:
+                    return (*found, 0.95)
+        if last.isascii() and last.isalpha() and len(last) >= 4:  # Serbian case endings
+            for cut in range(1, _LATIN_ENDINGS_MAX + 1):
+                stem = last[:-cut]
+                if len(stem) < 3:
+                    break
+                for ending in ("", "a"):  # Niš -> Nišu, Šid -> Šida, Beograd -> Beogradu, Subotica -> Subotici
+                    found = self.table.get((*key[:-1], stem + ending))
+                    if found and found[0] != "language":
+                        return (*found, 0.9)
+        return None
+
+    def _fuzzy(self, word: str) -> tuple[str, str, float] | None:
+        if len(word) < _FUZZY_MIN_LENGTH or not self._fuzzy_vocabulary:
+            return None
+        best = process.extractOne(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+        if best is None:
+            return None
+        entity, value = self.table[(best[0],)]
+        return entity, value, round(best[1] / 100.0, 3)
+
+    def match(self, text: str) -> list[Match]:
+        tokens = words(text)
+        found: list[Match] = []
+        i = 0
+        while i < len(tokens):
+            for length in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+                key = tuple(t for t, _, _ in tokens[i:i + length])
+                hit = self._lookup(key) or (self._fuzzy(key[0]) if length == 1 else None)
+                if hit:
+                    start, end = tokens[i][1], tokens[i + length - 1][2]
+                    found.append(Match(hit[0], hit[1], start, end, text[start:end], hit[2]))
+                    i += length
+                    break
+            else:
+                i += 1
+        return found

@@ -1,0 +1,1 @@
+"""Language helpers shared by the assistant and the gateway: scripts, bidi isolation, texts."""

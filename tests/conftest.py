@@ -1,0 +1,67 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, the curated directory loaded once per backend."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from service_directory import make_engine, migrate, open_directory
+
+POSTGRES_ADMIN_URL = os.environ.get("PUTOKAZ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("PUTOKAZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    name = f"putokaz_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database on each backend (one per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'directory.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def empty_directory(db_url: str) -> Iterator[Engine]:
+    """A migrated, empty directory database."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def directory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The bundled curated directory, loaded once per backend for the whole run (read-only in tests)."""
+    if request.param == "sqlite":
+        engine = open_directory(f"sqlite:///{tmp_path_factory.mktemp('curated') / 'directory.db'}")
+        yield engine
+        engine.dispose()
+    else:
+        gen = _postgres_database()
+        url = next(gen)
+        engine = open_directory(url)
+        yield engine
+        engine.dispose()
+        next(gen, None)
