@@ -29,7 +29,7 @@ def _register_run(areas: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _run(args: argparse.Namespace) -> int:
     from bot.runner import run_all
 
-    return run_all(train=not args.no_train)
+    return run_all(train_model=not args.no_train)
 
 
 def _train(args: argparse.Namespace) -> int:

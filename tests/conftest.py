@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from service_directory import make_engine, migrate, open_directory
+
+if TYPE_CHECKING:
+    from bot.runner import Stack
 
 POSTGRES_ADMIN_URL = os.environ.get("PUTOKAZ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("PUTOKAZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -65,3 +70,26 @@ def directory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         yield engine
         engine.dispose()
         next(gen, None)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small model per test run, trained from the project's own data."""
+    from bot.runner import train
+
+    model = train(out=tmp_path_factory.mktemp("models"), quiet=True)
+    assert model is not None, "rasa train failed (its output is above)"
+    return model
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A real Rasa server and action server, shared by every conversation test."""
+    from bot.runner import Stack, free_port
+
+    data = tmp_path_factory.mktemp("stack")
+    stack = Stack(model=trained_model, rasa_port=free_port(), actions_port=free_port(),
+                  env={"DATABASE_URL": f"sqlite:///{data / 'directory.db'}"}, log_dir=data / "logs")
+    stack.start()
+    yield stack
+    stack.stop()

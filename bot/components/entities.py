@@ -16,7 +16,7 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from rasa.shared.utils.io import read_json_file, write_json_to_file
+from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
 
 from bot.components.phrases import PhraseMatcher
 from service_directory.categories import CATEGORIES
@@ -73,7 +73,7 @@ class PutokazEntityExtractor(GraphComponent, EntityExtractorMixin):
         phrases.extend(directory_phrases())
         self._matcher = PhraseMatcher(phrases)
         with self._storage.write_to(self._resource) as folder:
-            write_json_to_file(folder / self.FILE, self._matcher.phrases())
+            dump_obj_as_json_to_file(folder / self.FILE, self._matcher.phrases())
         return self._resource
 
     @classmethod

@@ -1,8 +1,23 @@
 """Language identification for short chat messages in en, ar, fa, ps and sr.
 
-Three kinds of evidence are combined: letters only one language uses (Pashto ټ ډ ړ ږ ښ ګ ڼ ې ۍ,
-Persian پ چ ژ گ, Arabic ة ى), small lists of function words people type in chat (including
-romanised Arabic and Persian), and the `langidentify` n-gram model, which ships inside its wheel.
+The script decides the candidates (Cyrillic: Serbian; Arabic script: Arabic, Farsi/Dari,
+Pashto; Latin: English, Serbian, and romanised Arabic "Arabizi", Farsi "Finglish" and Pashto).
+Within a script, a log-linear score adds up:
+
+- orthography: letters only Pashto has (ټ ډ ړ ږ ښ ګ ڼ ې ۍ ځ څ), letters Arabic keyboards lack
+  (ی ک پ چ ژ گ), letters Persian keyboards lack (ي ة ى ك أ), Arabic yeh mixed with Persian
+  letters (the Pashto keyboard), the Arabic article, Serbian č ć š ž đ, Arabizi digits;
+- words: function and chat words of each language, folded (see `normalise.fold`) so Pashto typed
+  on a Persian keyboard (ی for ې/ۍ, ش for ښ, ر for ړ ...) still matches, plus a few Persian and
+  Pashto verb shapes; for Latin text also the word frequencies of `langidentify`'s English and
+  Croatian top-word lists;
+- the `langidentify` n-gram model (it ships inside its wheel; restricted to en, ar, fa, ps, sr,
+  hr), weighted by how much text there is, since on one or two words it guesses.
+
+A softmax over the score turns it into `confidence`, with a temperature fitted on the NLU
+training examples, so that about `confidence` of the messages detected with it are right.
+Word lists are written from knowledge of the languages (months, weekdays, countries and
+currencies included), never copied from an evaluation set.
 """
 
 from __future__ import annotations
@@ -16,50 +31,240 @@ from bot.components.normalise import clean, fold
 from bot.i18n.script import serbian_script
 
 CODES = ("en", "ar", "fa", "ps", "sr")
-NGRAM_WEIGHT = 5.0
-NGRAM_FLOOR = 3.0
+ARABIC_CODES = ("ar", "fa", "ps")
+LATIN_CODES = ("en", "sr", "ar", "fa", "ps")
+
+# Weights of the evidence (log-odds units). Set by hand from what each cue means, then a few
+# scalars adjusted on the NLU training examples (nlu_data), not on any evaluation set.
+W = {
+    # Arabic script
+    "ps_letter": 3.0,  # each Pashto-only letter, up to three
+    "heh_hamza": 1.5,  # ۀ, older Pashto spelling of the final ə
+    "not_ar_yk": 3.0,  # ی or ک: no Arabic keyboard has them
+    "not_ar_pczg": 2.0,  # پ چ ژ گ: no Arabic keyboard has them
+    "gaf_fa": 0.6,  # گ: Persian keyboards; Pashto writes ګ
+    "yeh_not_fa": 2.0,  # ي: Persian keyboards write ی
+    "yeh_mixed_ps": 2.0,  # ي together with ی/ک/پ/چ/ژ/گ: the Pashto keyboard
+    "ar_letter": 1.5,  # ة ى ك أ إ ؤ, each up to three
+    "al": 0.8,  # a word starting with the article ال, up to three
+    "lex": 1.7,  # a function or chat word of the language
+    "lex_strong": 2.6,  # a word only that language has and that people type a lot
+    "fa_verb": 0.9,  # می/نمی + stem + personal ending
+    "ps_verb": 1.0,  # -یږم/-یژم etc. on a Persian keyboard
+    "ps_adj_noun": 2.0,  # an adjective in -ي before a currency noun (Pashto word order)
+    "ngram": 4.0,  # per unit of langidentify's normalised score gap, at full length
+    "ngram_floor": 2.0,  # gaps beyond this add nothing
+    "ngram_len": 12.0,  # letters at which the n-gram weight reaches 63 % of its full value
+    "prior_fa": 0.25,  # ties between Farsi/Dari and Pashto or Arabic lean to Farsi/Dari
+    # Latin script
+    "roman_lp": -6.0,  # log-probability of a word in a romanised word list
+    "chat_lp": -6.5,  # log-probability of an English or Serbian chat word from our lists
+    "floor_lp": -12.5,  # log-probability of a word a language's lists do not have
+    "lat_ngram": 2.5,  # per unit of langidentify's en/hr gap, at full length
+    "lat_ngram_floor": 2.5,
+    "sr_diacritic": 3.0,  # č ć š ž đ outside place names
+    "arabizi_digit": 2.0,  # 3ayez, 7ada, la2, sa3edni
+    "roman_cue": 0.8,  # kh/gh/zh, mi-...-am and similar shapes, up to three
+    "prior_roman": -1.5,  # romanised ar/fa/ps are rarer than English or Serbian in Latin script
+    "prior_roman_ps": -2.0,
+    # Calibration
+    "temperature": 1.0,
+}
+
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _PASHTO_LETTERS = re.compile(r"[ټډړږښګڼېۍځڅ]")
 _PERSIAN_LETTERS = re.compile(r"[پچژگ]")
-_ARABIC_LETTERS = re.compile(r"[ةى]")
-_ARABIZI_DIGIT = re.compile(r"(?<=[a-z])[235679]|[2357](?=[a-z])")
-_SERBIAN_LATIN = re.compile(r"[čćšžđČĆŠŽĐ]")
+_PERSIAN_YK = re.compile(r"[یک]")
+_ARABIC_YEH = re.compile(r"ي")
+_ARABIC_LETTERS = re.compile(r"[ةىكأإؤ]")
+_SERBIAN_LATIN = re.compile(r"[čćšžđ]")
+_TOKEN = re.compile(r"[^\W_]+")
+_ARABIC_TOKEN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
+_LATIN_TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F0-9]+")
+_ARABIZI_DIGIT = re.compile(r"^[2378]?[a-z]*[a-z][235679][a-z]|^[2379][a-z]{2,}|[a-z]{2}[2379]$")
+_ROMAN_CUES = (
+    re.compile(r"^(kh|gh|zh)|[^cs](kh|zh)|ghw"),  # Persian/Arabic/Pashto consonants
+    re.compile(r"^(mi|nemi|mey|be|bi|bo)[a-z]{2,}(am|im|id|ad|and|i)$"),  # Persian verbs
+    re.compile(r"^(ma|me|mi|mu)[a-z]{2,}(ak|ik|ek)$|^(el|al|il)[a-z]{3,}"),  # Arabic
+)
 
-# Folded function words and chat words that mark a language (see normalise.fold).
-_WORDS: dict[str, frozenset[str]] = {
-    "ps": frozenset("""
-        زه ته هغه مونږ موږ مونږه دی ده دي دې کی کې کښی کښې ته څه سه چیرته چرته چیری کوم ولی ولې غواړم غوارم غوړم
-        شته نشته نه هو ما زما ستا مې می مي راته ماته دلته هلته اوس مرسته مرستی کولای شم شی کوی کوو دا له سره یم یو
-        لپاره لاره څنګه سنگه ښه شه ډیر دیر ورور خور کور کلی ماشوم نوم وایه ووایه پیدا ځای زای وخت ټول تول
-        راسره ورسره اوسیږم اوسیژم ولاړ ولار لری لرم لرو لري""".split()),
-    "fa": frozenset("""
-        من تو او ما شما است هست نیست هستم هستی میخواهم میخوام میخام میخایم میخواستم میتونم میتانم میشه کجا کجاست کجاس
-        چی چه چطور چطوری برای بری را رو از با در به یک یه این اون آن ان دارم داری نداری ندارم کمک لطفا خیلی باید
-        مه مره ره کو اس بچه بچم هستن کنم کنید بکنم بخوابم خواب کردن شد شده بودم بود هم تشکر ممنون مرسی خدافظ خداحافظ
-        جان جای یگان کدام کدوم نمیدانم نمیدونم""".split()),
-    "ar": frozenset("""
-        انا انت هو هي نحن اريد ابغی بدی بدي عایز عاوز بغیت وین فین شو شنو ایش لیش ماذا متی کیف هل فی في علی على
-        الی الى عن مع هذا هذه هاذا الذی الذي التی التي لا نعم ایوه ای اه مافی ماکو شکو یا اخی اخوی لو سمحت من فضلک
-        شکرا تسلم الله ممکن عندی عندي لیس کان یمکن اقدر اعرف الطبیب طبیب دکتور مستشفی مستشفى""".split()),
-    "en": frozenset("""
-        i im i'm me my you your we the a an is are am was to for of in on at and or not no yes please need want
-        where how what can help doctor there here have has do does it this that with from thanks thank hello hi ok
-        okay sleep food lawyer police go get know""".split()),
-    "sr": frozenset("""
-        je sam si smo ste su da ne gde gdje kako sta sto šta što ima nema treba trebam mi mene meni moj moja
-        hvala molim pomoc pomoć zdravo cao ćao dobar dan jel li u na za od do kod iz sa se bre ajde evo idem
-        lekar lekara doktor bolnica smestaj smeštaj hrana""".split()),
+# Function and chat words, folded with normalise.fold when loaded. A word in two lists counts
+# for both. "strong" words are frequent in chat and belong to one language only.
+_ARABIC_SCRIPT_WORDS: dict[str, str] = {
+    "ps": """
+        زه ته هغه هغې هغوی دوی موږ مونږ مونږه تاسو تاسې تاسی زما ستا زموږ زمونږ ستاسو ستاسې د دی دي دې ده
+        یم یې یو یاست یئ وم وو وه شم شي شې شو شئ شوم شوی شوې شول کړم کړه کړې کړي کړئ کړو کوم کوې کوي
+        کوو کوئ کول کولای کولی کیږي کېږي کیدای کېدای غواړم غواړې غواړي غواړو غواړئ غوارم غوړم لرم لرې لري لرو
+        لرئ نلرم نلري ورکړه ورکړئ راکړه راکړئ راکړی ووایه ووایاست وایم وایي ځم ځو ځي راشه راځه راشئ پوهیږم
+        پوهېږم پوهیګم اوسیږم اوسېږم اوسیږو اوسیژم وژني وژنی ووژني وهي وهل وهلی وهلې
+        کې کښې کښی کی ته سره نه لپاره دپاره څخه له په تر پر باندې باندی پورې پوری لاندې پسې ورته راته درته
+        ماته تاته ورسره راسره درسره مې مي مو یې
+        څه څنګه سنګه چیرته چېرته چرته چیرې چیری کله ولې ولی څوک څومره څو کوم
+        هو نه ښه ډیر ډېر ډیره ډېره ټول ټوله ټولو اوس دلته هلته بیا خو چې نو یوه یو
+        ورور وروره ورونو خور خورې مور پلار ماشوم ماشومان ماشومانو کور کلي ښار ځای خلک سړی ښځه ښځې
+        هلک هلکان نجلۍ پیسې ډوډۍ ډوډی اوبه کالي ناروغ روغتون ډاکټر ملګری ملګرو ملګریه ملګرې
+        مننه مهرباني مهربانی ستړي ستړی پخیر پامان جوړ روغ وږی تږی یخ لوږه تنده زړه ویره ډار وړوکی کوچنی
+        ستونزه ستونزې ژر ژبه ژبې پښتو ماښام سهار شپه ورځ ورځې اونۍ میاشت میاشتې کال کلن کلنه کاله
+        یوازې یواځې یوازی کاغذ کاغذونه اسناد دنده ښوونځی ښوونځي پوهنتون ټپي وینه ناجوړ درمل درملتون
+        مرسته مرستې مرستی اړتیا اړین خبرې خبره ووژنی وژنم ولاړ ولاړه پیدا موندل ومومم
+        وری غویی غبرګولی چنګاښ زمری وږی تله لړم لیندۍ مرغومی سلواغه کب
+        جنوري فبروري اپریل جولای اګست سپتمبر اکتوبر دسمبر
+        يونۍ دونۍ درېنۍ څلرنۍ پينځنۍ اونۍ اتوار ګل نهه شورو زیارت
+        ډالر افغانۍ روپۍ کلدارې پونډ
+        امریکا انګلستان برتانیه جرمني فرانسه هسپانیه ایټالیا روسیه چین جاپان هند پاکستان ترکیه
+        سعودي عربستان ایران عراق سوریه مصر اردن لبنان بنګله دېش ازبکستان تاجکستان ترکمنستان
+        سربیا سربستان صربستان یونان بلغاریا اتریش المان ناروې سویډن ډنمارک هالنډ بلجیم سویس
+        عربي فارسي اردو انګلیسي انګریزي جرمني فرانسوي ترکي روسي چیني هندي کردي بنګالي سربیايي سربیايی
+    """,
+    "fa": """
+        من تو او ما شما ایشان انها آنها اونا اونها است هست هستم هستی هستیم هستید هستن هستند نیست نیستم نیستیم
+        استم استی استیم استین اس میخواهم میخوام میخام میخایم میخواهیم میخوایم میخواستم میتوانم میتونم میتانم
+        میتونی میشه میشود نمیشه نمیدانم نمیدونم نمیفهمم نمیخوام میکنم میکنی میکنه میکنن میکنند میدن میدهند
+        میرم میریم میگیرم بلد کجا کجاست کجاس کجه چطور چطوری چطوره چگونه چرا چی چه چند کی کدام کدوم را رو
+        از با در به برای بری برا تا یک یه این اون آن ان اینجا آنجا اونجا همین همون هم هیچ دیگه دیگر
+        دارم داری داره داریم دارید دارن ندارم نداریم نداره کنم کنید کن بکن بکنم بکنید کردم کرد کردن کرده
+        شد شده شدم شدیم شدن بود بودم بودیم باید بخوابم بخوابیم خواب خوب خوبم خوبی خیلی زیاد لطفا لطفاً
+        ممنون ممنونم مرسی خداحافظ خدافظ بله آره اره نخیر کمک همراه جای جا پول غذا نان لباس بچه بچه‌ها
+        بچه ها بچم بچه‌ام مادر پدر برادر خواهر خانواده فامیل شوهر بیمارستان شفاخانه دوا مریض سرد گرم گرسنه
+        گشنه تشنه خسته میترسم ترس بگیرم بده بدید بگو بگید بنویس حرف صحبت زبان فارسی دری انگلیسی ساله سالمه
+        سالم تنها تنهام بیا برو رفتم آمدم امدم اومدم گم کشتن میکشم میکشن میزنن زدن مه مره ره کتی کو یگان بیخی
+        چطو اینه اینا
+        ژانویه فوریه مارس آوریل مه ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر
+        فروردین اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند
+        حمل ثور جوزا سرطان اسد سنبله میزان عقرب قوس جدی دلو حوت
+        یکشنبه دوشنبه سه‌شنبه سهشنبه چهارشنبه پنجشنبه پنج‌شنبه جمعه شنبه
+        تومان ریال افغانی دلار یورو
+        آمریکا امریکا انگلستان بریتانیا آلمان فرانسه اسپانیا ایتالیا روسیه چین ژاپن هند پاکستان ترکیه
+        عربستان ایران عراق سوریه مصر اردن لبنان بنگلادش ازبکستان تاجیکستان ترکمنستان صربستان یونان بلغارستان
+        اتریش مجارستان نروژ سوئد دانمارک هلند بلژیک سوئیس
+        عربی انگلیسی آلمانی فرانسوی ترکی روسی چینی هندی کردی بنگالی صربی اردو پشتو
+    """,
+    "ar": """
+        انا أنا انت إنت انتي انتى هي نحن احنا إحنا نحنا انتم انتو هذا هذه هاد هادا هاذا هاي هاذي ذلك تلك اللي
+        الذي التي الذين في على علي الى إلى عن مع عند عندي عندك عندنا ماذا شو شنو ايش إيش وش ليش ليه لماذا
+        كيف كيفك كيفكم شلون شلونك وين فين أين اين متى امتى إمتى قديش قداش بدي بدنا بدك بدها ابغى ابغي ابي
+        أبي اريد أريد نريد عايز عاوز عايزة بغيت نبغي حاب لو سمحت سمحت فضلك رجاء رجاءا شكرا شكراً مشكور
+        العافية الله يا ياخي اخي أخي اخوي يخوي حبيبي والله ايوه ايوا إيه ايه اي نعم لا لأ مش مو مافي ماكو
+        اكو كاين ماكاينش ديال دابا بزاف واش شي شيء كل حالا هلأ هلق هسه هسا هنا هون هناك هنيك بس كمان
+        ايضا أيضا لسه لسا السلامة مرحبا أهلا اهلا الخير صباح مساء تمام منيح كويس زين مزبوط ماشي خلاص يلا
+        طيب دكتور طبيب مستشفى مشفى صيدلية دواء محامي سكن مأوى اكل أكل طعام ماء ملابس مدرسة مدرسه شغل عمل
+        مساعدة مساعده ساعدني ساعدوني ساعدونا اطفال أطفال ولاد بنت بنتي ابني امي أمي ابوي عيلة عائلة عيلتي
+        اهلي مرتي زوجي زوجتي اموت بموت خايف خايفة عطشان جوعان جوعانين بردان تعبان يوجع وجع لاجئ لجوء
+        اوراق أوراق ورق معلوماتي رقمي امسح احذف مترجم ترجمة يهددني ضربني بدنا نام انام ننام انسان روبوت
+        يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر
+        كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين
+        الأحد الاحد الاثنين الإثنين الثلاثاء الأربعاء الاربعاء الخميس الجمعة السبت
+        دينار درهم جنيه ليرة دولار
+        الولايات المتحدة المملكة المتحدة ألمانيا المانيا فرنسا إسبانيا اسبانيا إيطاليا ايطاليا روسيا الصين
+        اليابان الهند باكستان تركيا السعودية العراق سوريا مصر الأردن الاردن لبنان المغرب الجزائر تونس ليبيا
+        اليمن السودان الصومال أفغانستان افغانستان إيران ايران صربيا اليونان بلغاريا النمسا المجر
+        العربية الإنجليزية الانجليزية الفارسية البشتو الصربية
+    """,
 }
-_ARABIZI = frozenset("ana enta inta bdi bde 3ayez 3ayz 3awz 3andi wen wein fein feen shu shou esh lesh leh "
-                     "mafi fi ya akhi shukran shokran habibi inshallah wallah salam marhaba mar7aba kifak keefak "
-                     "ahlan la2 aywa aiwa mosta4fa mustashfa tabib doktor 7elw ma3".split())
-_FINGLISH = frozenset("man to mikham mikhaam mikhay mikhad mikhastam mitonam mitunam mishe koja kojast kojas "
-                      "chi chetor chera baraye bara ro az ba dar be yek ye in oon doktor komak lotfan merci mersi "
-                      "khodafez khodahafez mamnoon mamnun hastam hast nist daram nadaram jaye khab bache baba madar "
-                      "salam khubi khoobi".split())
-_FOLDED_WORDS = {code: frozenset(fold(w) for w in words) for code, words in _WORDS.items()}
+_ARABIC_SCRIPT_STRONG: dict[str, str] = {
+    "ps": """کې کښې یم یاست غواړم غواړې غواړي غوارم لرم لري څنګه سنګه سنگه چیرته چېرته چرته ولې
+             مننه ورور وروره ستړي ډېر ډیر لپاره څخه شته نشته دلته هلته ماته راته یوازې ماشوم اوسیږم
+             کوم کوي کړه راکړه پوهیږم ښه زما ستا موږ مونږ تاسو""",
+    "fa": """است هست هستم هستی نیست نیستم میخواهم میخوام میخام میخایم میتونم میتانم میشه کجا کجاست کجاس
+             چطور چطوری چرا از برای دارم داری ندارم خیلی ممنون ممنونم بله آره اره لطفا کمک میکنم نمیدونم
+             نمیدانم این اون اینجا شما استم""",
+    "ar": """انا أنا انت إنت هذا هذه في على الى إلى عن مع عندي ماذا شو شنو ايش وين فين كيف كيفك شلون
+             بدي بدنا ابغى اريد أريد عايز عاوز بغيت شكرا ليش ليه مافي ماكو اكو نعم لا مش مو هون هنا
+             ساعدني مساعدة يلا خلاص اللي""",
+}
+# Romanised (Latin-script) words, lower case, as people type them in chat.
+_ROMAN_WORDS: dict[str, str] = {
+    "ar": """
+        ana ena enta inta enti inti howa hiya e7na i7na ahna ehna bdi bde baddi biddi bidi badi abgha abi
+        ubi 3ayez 3ayz 3awz 3ayza 3awez bghit bgheet nbghi 3andi 3ndi andi 3andak fi fee mafi mafeesh mafish
+        mish msh mesh mush wen wein fen fein feen fayn wayn shu shou shoo esh eish lesh leish leh kif keef
+        kaif kifak kifik keefak kifkon shlon shlonak shlonek ezzay ezay izzay izay imta emta adesh 2adesh
+        yalla yallah akhi akhoya khoya ya3ni yani habibi habibti wallah wallahi walla inshallah inchallah
+        mashallah alhamdulillah hamdulillah marhaba mar7aba ahlan sahlan shukran shokran choukran chokran
+        shukriya aywa aiwa aywah na3am la2 laa mumkin momken mumken mumkn law samaht sama7t fadlak fadlik
+        ma3a ma3 m3a salama bslama bsalama tabib tbib duktor mosta4fa mostashfa mustashfa moustachfa akl akel
+        mai moya shoghl sho8l shughl madrase madrasa mo7ami mu7ami muhami sa3edni sa3dni sa3dona sa3idni
+        musa3ada mosa3ada khatar kh6ar bmoot bmout mout amoot tayhin ta2hin ghabe ghaba wa7ed wa7da wa7di
+        lwa7di 7ada 7ad ahli 3ayelti 3ayle ra2m ra2mi is3af es3af bsor3a bsur3a ma3lomati ma3lomat imsa7
+        i7zef e7zef ktir kteer ktiir bzaf bzzaf chwiya daba dyal dial wesh wach kayn kayna hon hun hena hna
+        hnak henak hadi hada hadol hatha hadha haidi haida haydi 3arabi 3la 3ala 3an 3end 3ind wala aktar
+        akthar ba3d lissa lesa hala2 halla2 hallaq el jaw bukra bokra a7ki e7ki nhder nhdar akallem akalem
+        insan 3omri omri jit ma3i ma3ak tsa3edni ash kat3ref dir ashtri sigara tbib khrin baddi jibuli
+        dakhilkom khalas 7ada ye7ki shi 3anni kol plz3 shi2
+    """,
+    "fa": """
+        man mn shoma oo un oon inja unja anja injas koja kojast kojas kuja chiye chera chetor chetori
+        chetore chejuri chand kodom kodam baraye barye bara bary ro ra az dar yek yeki hast hastam hasti
+        hastim hastid hastan hastin nist nistam nis neest ast mikham mikhaam mikhay mikhad mikhaim mikhastam
+        mikhaym mikhayim mitonam mitunam mitonim mitoni mitooni mitoonam mishe mishod mishavad nemikham
+        nemidonam nemidunam nemifahmam midan midin midonam midoonam mikonam mikoni mikone mikonid mikonan
+        mizanan mizanand miram mirim miay biya boro bezan bekon kon konid bokon bede bedid begir begid begoo
+        bego benevis benivis bezanam bekhabam bekhabim bekhaabam khab khaab khob khoob khub khube khubi khoobi
+        kheili khaili kheyli khyli ziad ziyad lotfan merci mersi mamnoon mamnun mamnunam tashakor tashakkor
+        sepas khodahafez khodafez khoda hafez bale baleh areh nakheir nakhair komak komaak kumak daram dare
+        darim darid daran nadaram nadarim lazem niaz niyaz dardam mariz bimar bimarestan daktar dawa darou
+        daru ghaza ghazaa lebas kafsh pool pul kaar karo bache bacheha bachaha bachem madar pedar baradar
+        khahar khanevade famil shohar tanha tanham tanhayi salame salamet hame hamash hamechi chiz chizi
+        emruz emrooz farda dishab emshab alan hala gom shodam shodim shod shode kardam kard kardan kardi
+        zadan zadand koshtan bekosham khodamo bemiram mimiram mitarsam tars sard sarde garm gorosne goshne
+        teshne khaste hazf payam payamamo shomare shomareh polis vakil wakil motarjem tarjoman ravanshenas
+        madrese maktab ejaze kart panahande panahandegi ghachagh ghachaghe peyda farsi parsi inglisi ingilisi
+        havaa hava didi adam vaghei harf bezanam nafar lotf hatman emruz befrest bishtar vaslam ensan
+        chi che ke ki va ba be ye to in
+    """,
+    "ps": """
+        za zma zama zmaa tasu taso sta staa stasu mung mong moong dai yam yum yast yaast shta nishta nesta
+        nshta kawam kawal kawi kawey kawalay kawalai kawali kaway kram kra kre kri krai shwe shawe shwi
+        ghwaram ghwarum ghwari ghwaro ghwarai gwaram laram lari laro larai nalaram kay pa lapara lapaara tsakha
+        tsanga sanga chirta cherta chiri chere kala wale wali tsok sumra tsumra wror wrora wrore wrunu khor
+        khore plar pelar kor kaley dodai doday obe naroogh naroog rogh roogh jor khair khuda khudai pamaan
+        pa aman manana dera stari stare stary mashe kalan kalana kaal yawazi yawazai yawaze yawa dwa dre
+        salor pinza wroste dalta halta khabare khabara wahi wahay wahal wazhni wazhnam wazhi pakhto pukhto
+        angrezi lutfan serbi gooro sara bia nor ghwaro ao
+        de da ta ke sa ho aw na ye she ma
+    """,
+}
+# English and Serbian chat words that the top-word lists of langidentify miss (Serbian there is
+# Croatian, and with its diacritics).
+_CHAT_WORDS: dict[str, str] = {
+    "en": """
+        pls plz thx tnx u ur im dont cant wont wanna gonna gotta pleaseee hii hiii lol omg bro sis
+        okay ok bye thanks thank yes yeah yep nope hello hey where need help doctor sleep food
+    """,
+    "sr": """
+        gde gdje sta šta sto što kako ima nema treba trebam trebaju moze može mogu mozes možeš hocu hoću
+        necu neću zelim želim imam nemam jel jeli da ne hvala fala molim pomoc pomoć pomozite pomagajte
+        zdravo cao ćao ajde ajd bre brate dobro dobar dan vece veče jutro noc noć laku smestaj smeštaj
+        hrana lekar doktor bolnica policija deca dece dete porodica brat sestra majka otac zena žena muz muž
+        gladan gladna zedan žedan hladno bojim hitno hitna hitnu koji koja koje kada kad zasto zašto ovde
+        ovdje tamo sad sada jos još vise više malo mnogo puno evo ovo taj za od do iz sa kod po kroz bez ali
+        ili ako sve nista ništa niko neko nesto nešto mene meni tebi tebe nas vas njih moj moja moje tvoj
+        sam si je smo ste su li u na se mi me te ga nam vam bio bila bili vecno mesto mjesto spavam spavanje
+        jesti jelo voda odeca odeća skola škola posao posla radim izbrisi izbriši obrisi obriši podatke
+        ljudi covek čovek covjek čovjek godina godine imam sati sutra danas veceras večeras gradu grad
+        novembar januar februar mart april maj jun jul avgust septembar oktobar decembar
+        ponedeljak utorak sreda cetvrtak četvrtak petak subota nedelja dinar evro engleski srpski arapski
+    """,
+}
+# Places in Serbia people name in any language; they are no evidence of the message's language.
+_PLACES = frozenset("""
+    beograd belgrade belgrad београд šid sid shid шид subotica суботица sombor kikinda horgoš horgos
+    horgosh kanjiža kanjiza preševo presevo preshevo bujanovac vranje niš nis nish pirot dimitrovgrad
+    obrenovac krnjača krnjaca adaševci adasevci principovac sjenica sienica tutin bogovađa bogovadja
+    loznica banja koviljača koviljaca lajkovac bela palanka divljana miratovac novi sad novisad kraljevo
+    savamala srbija serbia vojvodina zemun zrenjanin čačak cacak kragujevac
+""".split())
+
+_ARABIC_LEX = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_WORDS.items()}
+_ARABIC_STRONG = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_STRONG.items()}
+_ROMAN = {code: frozenset(words.split()) for code, words in _ROMAN_WORDS.items()}
+_CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
+_FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
+_PS_VERB = re.compile(r"(یژ|یږ|یگ)(م|ی|و|ئ|ه)$")
+_CURRENCY = frozenset(fold(w) for w in "دينار دینار ريال ریال ډالر دالر يورو یورو روپۍ روپيه پونډ ليره لیره درهم".split())
+_ADJ_YEH = re.compile(r"..(ي|ی|ۍ)$")
 
 
 @dataclass(frozen=True)
@@ -80,6 +285,12 @@ class LanguageDetector:
 
         return Detector(Model.load(Language.from_comma_separated("en,ar,fa,ps,sr,hr")))
 
+    @cached_property
+    def _topwords(self) -> tuple[dict, int, int]:  # type: ignore[type-arg]
+        model = self._ngram.model
+        codes = [lang.iso_code for lang in model.languages]
+        return model.topwords_table, codes.index("en"), codes.index("hr")
+
     def ngram_scores(self, text: str) -> dict[str, float]:
         """langidentify's normalised scores, Croatian counted as Serbian (Latin script)."""
         detector = self._ngram
@@ -98,63 +309,133 @@ class LanguageDetector:
 
     def detect(self, text: str) -> Detection:
         text = clean(text or "")
-        tokens = [t for t in re.findall(r"[^\W_]+", text.lower()) if not t.isdigit()]
+        lowered = text.lower()
+        tokens = [t for t in _TOKEN.findall(lowered) if not t.isdigit()]
         n_words = len(tokens)
-        arabic, cyrillic, latin = (len(p.findall(text)) for p in (_ARABIC_SCRIPT, _CYRILLIC, _LATIN))
+        arabic = len(_ARABIC_SCRIPT.findall(text))
+        cyrillic = len(_CYRILLIC.findall(text))
+        latin_tokens = [t for t in _LATIN_TOKEN.findall(lowered) if not t.isdigit()]
+        latin = sum(len(_LATIN.findall(t)) for t in latin_tokens)
         if arabic == cyrillic == latin == 0:
             return Detection(None, 0.0, None, n_words)
-        if cyrillic >= max(arabic, latin):
-            return Detection("sr", 0.99 if cyrillic >= 3 else 0.8, "cyrl", n_words, {"sr": 1.0})
-        if arabic >= latin:
-            scores = self._arabic_script(text, tokens)
+        # Place names and other Latin words inside Arabic-script or Cyrillic messages are no
+        # evidence of the language: weigh the Latin letters of place names at nothing.
+        latin_content = sum(len(_LATIN.findall(t)) for t in latin_tokens if t not in _PLACES)
+        if cyrillic and cyrillic >= max(1.5 * arabic, latin_content):
+            confidence = 0.99 if cyrillic >= 6 else 0.9 if cyrillic >= 3 else 0.75
+            return Detection("sr", confidence, "cyrl", n_words, _onehot("sr", confidence))
+        if arabic and 1.5 * arabic >= latin_content:
+            logits = self._arabic_script(text)
         else:
-            scores = self._latin_script(text, tokens)
+            logits = self._latin_script(lowered, latin_tokens)
+        scores = _softmax(logits, W["temperature"])
         code = max(scores, key=lambda c: scores[c])
         script = serbian_script(text) if code == "sr" else None
         return Detection(code, round(scores[code], 3), script, n_words, scores)
 
-    def _arabic_script(self, text: str, tokens: list[str]) -> dict[str, float]:
-        logits = {"ar": 0.0, "fa": 0.0, "ps": 0.0}
+    # --- Arabic script: ar, fa, ps -------------------------------------------------------
+
+    def _arabic_script(self, text: str) -> dict[str, float]:
+        logits = {"ar": 0.0, "fa": W["prior_fa"], "ps": 0.0}
+        words = _ARABIC_TOKEN.findall(text)
+        letters = sum(len(w) for w in words)
+
         pashto = len(_PASHTO_LETTERS.findall(text))
-        logits["ps"] += 2.5 * min(pashto, 3)
-        logits["fa"] += 1.2 * min(len(_PERSIAN_LETTERS.findall(text)), 3)
-        logits["ar"] += 1.5 * min(len(_ARABIC_LETTERS.findall(text)), 3)
-        if "ی" in text or "ک" in text:  # Arabic keyboards have neither
-            logits["ar"] -= 0.5
-        folded = [fold(t) for t in tokens]
-        for code in logits:
-            hits = sum(1 for t in folded if t in _FOLDED_WORDS[code])
-            logits[code] += 1.6 * hits
-        ngram = self.ngram_scores(text)
-        for code in logits:
-            logits[code] += NGRAM_WEIGHT * max(ngram.get(code, -NGRAM_FLOOR), -NGRAM_FLOOR)
-        return _softmax(logits, others=("en", "sr"))
+        logits["ps"] += W["ps_letter"] * min(pashto, 3) + W["heh_hamza"] * min(text.count("ۀ"), 1)
+        persian_yk = bool(_PERSIAN_YK.search(text))
+        persian_pczg = bool(_PERSIAN_LETTERS.search(text))
+        if persian_yk:
+            logits["ar"] -= W["not_ar_yk"]
+        if persian_pczg:
+            logits["ar"] -= W["not_ar_pczg"]
+        logits["fa"] += W["gaf_fa"] * min(text.count("گ"), 2)
+        if _ARABIC_YEH.search(text):
+            logits["fa"] -= W["yeh_not_fa"]
+            if persian_yk or persian_pczg:
+                logits["ps"] += W["yeh_mixed_ps"]
+        logits["ar"] += W["ar_letter"] * min(len(_ARABIC_LETTERS.findall(text)), 3)
+        logits["ar"] += W["al"] * min(sum(1 for w in words if w.startswith("ال") and len(w) >= 4), 3)
 
-    def _latin_script(self, text: str, tokens: list[str]) -> dict[str, float]:
-        logits = {"en": 0.0, "sr": 0.0, "ar": -1.0, "fa": -1.0}
-        lowered = text.lower()
-        if _SERBIAN_LATIN.search(text):
-            logits["sr"] += 3.0
-        logits["ar"] += 1.5 * len(_ARABIZI_DIGIT.findall(lowered))
-        for t in tokens:
-            if t in _ARABIZI:
-                logits["ar"] += 1.5
-            if t in _FINGLISH:
-                logits["fa"] += 1.5
-            if t in _WORDS["en"]:
-                logits["en"] += 1.3
-            if t in _WORDS["sr"]:
-                logits["sr"] += 1.3
-        ngram = self.ngram_scores(text)
-        for code in ("en", "sr"):
-            logits[code] += NGRAM_WEIGHT * max(ngram.get(code, -NGRAM_FLOOR), -NGRAM_FLOOR)
-        return _softmax(logits, others=("ps",))
+        folded = [fold(w) for w in words]
+        for code in ARABIC_CODES:
+            lex, strong = _ARABIC_LEX[code], _ARABIC_STRONG[code]
+            for w in folded:
+                if w in strong:
+                    logits[code] += W["lex_strong"]
+                elif w in lex:
+                    logits[code] += W["lex"]
+        logits["fa"] += W["fa_verb"] * min(sum(1 for w in folded if _FA_VERB.match(w)), 2)
+        logits["ps"] += W["ps_verb"] * min(sum(1 for w in folded if _PS_VERB.search(w)), 2)
+        for first, second in zip(words, words[1:]):  # "عراقي دينار": adjective first, as in Pashto
+            if fold(second) in _CURRENCY and _ADJ_YEH.search(first):
+                logits["ps"] += W["ps_adj_noun"]
+
+        if words:
+            ngram = self.ngram_scores(" ".join(words))
+            weight = W["ngram"] * (1.0 - math.exp(-letters / W["ngram_len"]))
+            for code in ARABIC_CODES:
+                logits[code] += weight * max(ngram.get(code, -W["ngram_floor"]), -W["ngram_floor"])
+        return logits
+
+    # --- Latin script: en, sr and romanised ar, fa, ps -----------------------------------------
+
+    def _latin_script(self, lowered: str, tokens: list[str]) -> dict[str, float]:
+        logits = {"en": 0.0, "sr": 0.0, "ar": W["prior_roman"], "fa": W["prior_roman"], "ps": W["prior_roman_ps"]}
+        content = [t for t in tokens if t not in _PLACES] or tokens
+        table, en_index, hr_index = self._topwords
+        floor = W["floor_lp"]
+        for token in content:
+            plain = token.translate(_NO_DIGITS)
+            if not plain:
+                continue
+            lp = {code: floor for code in LATIN_CODES}
+            entry = table.get(plain)
+            if isinstance(entry, tuple):
+                for index, prob in zip(*entry):
+                    if index == en_index:
+                        lp["en"] = max(lp["en"], float(prob))
+                    elif index == hr_index:
+                        lp["sr"] = max(lp["sr"], float(prob))
+            for code in ("en", "sr"):
+                if plain in _CHAT[code]:
+                    lp[code] = max(lp[code], W["chat_lp"])
+            for code in ("ar", "fa", "ps"):
+                if token in _ROMAN[code] or plain in _ROMAN[code]:
+                    lp[code] = W["roman_lp"]
+            if _ARABIZI_DIGIT.search(token):
+                lp["ar"] = max(lp["ar"], W["roman_lp"])
+                logits["ar"] += W["arabizi_digit"]
+            if lp["en"] < -9.0 and lp["sr"] < -9.0:
+                cues = sum(1 for cue in _ROMAN_CUES if cue.search(plain))
+                for code in ("ar", "fa", "ps"):
+                    logits[code] += W["roman_cue"] * min(cues, 1)
+            top = max(lp.values())
+            for code in LATIN_CODES:
+                logits[code] += lp[code] - top
+        if any(_SERBIAN_LATIN.search(t) for t in content if t not in _PLACES):
+            logits["sr"] += W["sr_diacritic"]
+        text = " ".join(t for t in content if not t.isdigit())
+        if text:
+            ngram = self.ngram_scores(text)
+            letters = sum(len(t) for t in content)
+            weight = W["lat_ngram"] * (1.0 - math.exp(-letters / W["ngram_len"]))
+            for code in ("en", "sr"):
+                logits[code] += weight * max(ngram.get(code, -W["lat_ngram_floor"]), -W["lat_ngram_floor"])
+        return logits
 
 
-def _softmax(logits: dict[str, float], others: tuple[str, ...]) -> dict[str, float]:
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _onehot(code: str, confidence: float) -> dict[str, float]:
+    rest = (1.0 - confidence) / (len(CODES) - 1)
+    return {c: (confidence if c == code else rest) for c in CODES}
+
+
+def _softmax(logits: dict[str, float], temperature: float = 1.0) -> dict[str, float]:
     top = max(logits.values())
-    exp = {c: math.exp(v - top) for c, v in logits.items()}
+    exp = {c: math.exp((v - top) / temperature) for c, v in logits.items()}
     total = sum(exp.values())
-    scores = {c: v / total for c, v in exp.items()}
-    scores.update({c: 0.0 for c in others})
+    scores = {c: 0.0 for c in CODES}
+    scores.update({c: v / total for c, v in exp.items()})
     return scores

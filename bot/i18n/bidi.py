@@ -18,7 +18,12 @@ def isolate(value: str, language: str) -> str:
 
 
 def isolate_ltr_runs(text: str) -> str:
-    """Wrap every Latin/digit run of an RTL text in LRI...PDI (idempotent)."""
+    """Wrap every Latin/digit run of an RTL text in LRI...PDI; {placeholders} stay as they are."""
+    parts = re.split(r"(\{\w+\})", text)
+    return "".join(part if i % 2 else _isolate_part(part) for i, part in enumerate(parts))
+
+
+def _isolate_part(text: str) -> str:
     out, last = [], 0
     for match in _LTR_RUN.finditer(text):
         start, end = match.span()

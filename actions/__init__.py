@@ -1,0 +1,1 @@
+"""The action server: thin actions that read slots, call service_directory and send named responses."""

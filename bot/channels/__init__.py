@@ -1,0 +1,1 @@
+"""One module per channel; each only translates between the channel's payloads and ours."""
