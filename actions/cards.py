@@ -36,7 +36,7 @@ def card(say: Say, hit: SearchHit, number: int) -> str:
     lines = [f"{number}. {say.value(pick(s.name, lang))}"]
     description = pick(s.description, lang)
     if description:
-        lines.append(say.value(description[:MAX_DESCRIPTION]) if lang == "sr" else description[:MAX_DESCRIPTION])
+        lines.append(say.paragraph(description[:MAX_DESCRIPTION]))
     if hit.temporarily_closed:
         lines.append("⚠️ " + say.text("label_temporarily_closed"))
     for location in s.locations[:1]:

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
-from bot.i18n.bidi import isolate
+from bot.i18n.bidi import RTL_LANGUAGES, isolate, isolate_ltr_runs
 from bot.i18n.responses import Responses
 from bot.i18n.script import to_cyrillic
 from service_directory import open_directory
@@ -54,6 +54,14 @@ class Say:
         if self.language == "sr" and self.script == "cyrl":
             text = to_cyrillic(text)
         return isolate(text, self.language)
+
+    def paragraph(self, text: str) -> str:
+        """Running text from the directory: Latin names and numbers isolated in RTL, script for Serbian."""
+        if self.language == "sr" and self.script == "cyrl":
+            return to_cyrillic(text)
+        if self.language in RTL_LANGUAGES:
+            return isolate_ltr_runs(text)
+        return text
 
     def utter(self, name: str, **values: Any) -> None:
         rendered = self.responses.render(name, self.language, self.script, **values)

@@ -100,12 +100,22 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def endpoints_file(self) -> Path:
+        """Rasa's endpoints.yml for this stack's action server port."""
+        import tempfile
+
+        folder = self.log_dir or Path(tempfile.mkdtemp(prefix="putokaz-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "endpoints.yml"
+        path.write_text(f"action_endpoint:\n  url: {self.actions_url}\n", encoding="utf-8")
+        return path
+
     def start(self, timeout: float = 240.0) -> Stack:
-        env = child_env(PUTOKAZ_ACTIONS_URL=self.actions_url, **self.env)
+        env = child_env(**self.env)
         actions = self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port",
                                                       str(self.actions_port)), env)
         rasa = self._spawn("rasa", rasa_command("run", "--enable-api", "--model", str(self.model), "--port", str(self.rasa_port),
-                                                "--endpoints", str(ROOT / "endpoints.yml"), "--credentials",
+                                                "--endpoints", str(self.endpoints_file()), "--credentials",
                                                 str(ROOT / "credentials.yml"), "--interface", "127.0.0.1"), env)
         try:
             wait_until_ready(f"http://127.0.0.1:{self.actions_port}/health", actions, timeout)

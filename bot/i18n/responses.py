@@ -28,6 +28,11 @@ class Rendered:
     buttons: tuple[tuple[str, str], ...] = ()  # (title, payload)
 
 
+def unescape(payload: str) -> str:
+    """Button payloads keep intent-shortcut JSON in doubled braces, as Rasa's NLG formats them."""
+    return payload.replace("{{", "{").replace("}}", "}")
+
+
 def variant_key(variant: dict[str, Any]) -> tuple[str | None, str | None]:
     """(language, script) a variant is for; (None, None) for the default (English) one."""
     conditions = {c.get("name"): c.get("value") for c in variant.get("condition", []) or []}
@@ -79,7 +84,7 @@ class Responses:
             return isolate(value, lang)
 
         text = _PLACEHOLDER.sub(fill, variant.get("text", ""))
-        buttons = tuple((b["title"], b["payload"]) for b in variant.get("buttons", []) or [])
+        buttons = tuple((b["title"], unescape(b["payload"])) for b in variant.get("buttons", []) or [])
         return Rendered(text, buttons)
 
     def text(self, name: str, language: str | None, script: str | None = None, **values: Any) -> str:
