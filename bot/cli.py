@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot import directory_cli
+from bot import directory_cli, telegram_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="putokaz", description="Putokaz: signpost to services for migrants in Serbia.")
     areas = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
     directory_cli.register(areas)
+    telegram_cli.register(areas)
     _register_run(areas)
     return parser
 

@@ -16,6 +16,7 @@ from service_directory import make_engine, migrate, open_directory
 
 if TYPE_CHECKING:
     from bot.runner import Stack
+    from tests.fakes.telegram_api import FakeTelegramAPI
 
 POSTGRES_ADMIN_URL = os.environ.get("PUTOKAZ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("PUTOKAZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -93,3 +94,28 @@ def rasa_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     stack.start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[FakeTelegramAPI]:
+    """A fake Telegram Bot API on a free local port: `.base_url`, `.token`, `.calls`,
+    `.fail_next(status, n)`, `.queue_updates([...])`."""
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    api = FakeTelegramAPI().start()
+    yield api
+    api.stop()
+
+
+if TYPE_CHECKING:
+    from tests.fakes.whatsapp_api import FakeWhatsAppApi
+
+
+@pytest.fixture
+def whatsapp_api() -> Iterator[FakeWhatsAppApi]:
+    """A fake WhatsApp Cloud API (Graph API /messages) on a free local port: `.base_url`,
+    `.token`, `.phone_number_id`, `.calls`, `.sent`, `.fail_next(status, n)`."""
+    from tests.fakes.whatsapp_api import FakeWhatsAppApi
+
+    with FakeWhatsAppApi() as api:
+        yield api

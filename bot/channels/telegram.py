@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import hashlib
 import hmac
@@ -22,7 +23,6 @@ from telegram.error import (
     Conflict,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -161,6 +161,7 @@ class TelegramChannel:
         self._bot = Bot(token, base_url=base_url or DEFAULT_BASE_URL, request=self._request,
                         get_updates_request=self._updates_request)
         self._used = False
+        self._closed = False
         self._long_payloads: OrderedDict[str, str] = OrderedDict()  # short key -> payload
         self._pending_callbacks: OrderedDict[str, str] = OrderedDict()  # message_key -> query id
         self._progress: OrderedDict[tuple[str, Outbound], tuple[int, float]] = OrderedDict()
@@ -191,9 +192,13 @@ class TelegramChannel:
         update_id = data.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             raise WebhookRejected(400, "not a Telegram Update: no integer update_id")
+        if not any(isinstance(data.get(kind), dict) for kind in ALLOWED_UPDATES):
+            # Not read by the assistant: not even deserialised, so that a change in a type we
+            # ignore (polls, chat members...) cannot turn into an error.
+            return ParsedWebhook()
         try:
             update = Update.de_json(data, self._bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # whatever PTB trips over in untrusted input is a bad request
             raise WebhookRejected(400, f"not a Telegram Update: {type(exc).__name__}") from None
         key = str(update_id)
         if update.message is not None:
@@ -205,6 +210,8 @@ class TelegramChannel:
         return ParsedWebhook(messages=(inbound,) if inbound else ())
 
     def _from_message(self, key: str, msg: Message) -> Inbound | None:
+        if msg.chat is None:  # PTB lets a message without its required chat through
+            raise WebhookRejected(400, "not a Telegram Update: message without chat")
         kind: InboundKind
         text = msg.caption or ""
         lat = lon = None
@@ -236,9 +243,14 @@ class TelegramChannel:
     def _from_callback(self, key: str, update: Update) -> Inbound | None:
         query = update.callback_query
         assert query is not None
+        if query.from_user is None:
+            raise WebhookRejected(400, "not a Telegram Update: callback_query without from")
         if query.data is None:  # a game button: nothing of ours
             return None
-        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        # No message when the button was on an inline-mode message: the private chat with the
+        # user has the user's id.
+        message_chat = getattr(query.message, "chat", None)
+        chat = message_chat.id if message_chat is not None else query.from_user.id
         kind: InboundKind = "button"
         payload = query.data
         if payload.startswith(_KEY_PREFIX):
@@ -271,7 +283,7 @@ class TelegramChannel:
         return True
 
     async def answer_callback(self, callback_id: str) -> None:
-        self._used = True
+        await self._ready()
         try:
             await self._bot.answer_callback_query(callback_id)
         except TelegramError as exc:
@@ -294,7 +306,8 @@ class TelegramChannel:
         """Buttons as an inline keyboard: two to a row when every title is short, else one."""
         if not buttons:
             return None
-        keys = [InlineKeyboardButton(b.title or b.payload, callback_data=self._callback_data(b.payload))
+        keys = [InlineKeyboardButton(b.title or b.payload,
+                                     callback_data=self._callback_data(b.payload))
                 for b in buttons]
         per_row = 2 if all(len(b.title) <= SHORT_TITLE for b in buttons) else 1
         return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
@@ -318,7 +331,7 @@ class TelegramChannel:
         progress_key = (address, message)
         self._forget_stale_progress()
         done = self._progress.pop(progress_key, (0, 0.0))[0]
-        self._used = True
+        await self._ready()
         for n in range(done, len(steps)):
             try:
                 await steps[n]()
@@ -339,8 +352,9 @@ class TelegramChannel:
     def _place_step(self, chat_id: int | str, lat: float, lon: float, title: str,
                     markup: InlineKeyboardMarkup | None) -> Callable[[], Awaitable[Message]]:
         if title.strip():
-            return lambda: self._bot.send_venue(chat_id, lat, lon, title=title,
-                                                address=f"{lat:.6f}, {lon:.6f}", reply_markup=markup)
+            where = f"{lat:.6f}, {lon:.6f}"  # sendVenue wants an address; we only have the point
+            return lambda: self._bot.send_venue(chat_id, lat, lon, title=title, address=where,
+                                                reply_markup=markup)
         return lambda: self._bot.send_location(chat_id, lat, lon, reply_markup=markup)
 
     def _forget_stale_progress(self) -> None:
@@ -354,7 +368,7 @@ class TelegramChannel:
     async def set_webhook(self, url: str, secret: str | None,
                           drop_pending_updates: bool = False) -> bool:
         """Point Telegram at `url`; with `secret`, every delivery carries it in the header."""
-        self._used = True
+        await self._ready()
         try:
             return await self._bot.set_webhook(url=url, secret_token=secret,
                                                allowed_updates=list(ALLOWED_UPDATES),
@@ -363,14 +377,14 @@ class TelegramChannel:
             raise _send_failed(exc) from exc
 
     async def delete_webhook(self, drop_pending_updates: bool = False) -> bool:
-        self._used = True
+        await self._ready()
         try:
             return await self._bot.delete_webhook(drop_pending_updates=drop_pending_updates)
         except TelegramError as exc:
             raise _send_failed(exc) from exc
 
     async def webhook_info(self) -> dict[str, Any]:
-        self._used = True
+        await self._ready()
         try:
             return (await self._bot.get_webhook_info()).to_dict()
         except TelegramError as exc:
@@ -379,35 +393,39 @@ class TelegramChannel:
     async def get_updates(self, offset: int | None, timeout: int,
                           limit: int = 100) -> list[dict[str, Any]]:
         """One getUpdates call; the updates as Bot API dicts. Raises PTB's TelegramError."""
-        self._used = True
+        await self._ready()
         updates = await self._bot.get_updates(offset=offset, timeout=timeout, limit=limit,
                                               allowed_updates=list(ALLOWED_UPDATES))
         return [u.to_dict() for u in updates]
 
+    async def _ready(self) -> None:
+        """Reopen the connection pools after close(); mark them as used."""
+        if self._closed:
+            await asyncio.gather(self._request.initialize(), self._updates_request.initialize())
+            self._closed = False
+        self._used = True
+
     async def close(self) -> None:
         """Close the HTTP connection pools (Bot.shutdown() is a no-op without initialize())."""
-        if not self._used:
+        if not self._used or self._closed:
             return
-        self._used = False
         await asyncio.gather(self._request.shutdown(), self._updates_request.shutdown())
-        # initialize() only rebuilds closed clients: a send after close() still works.
-        await asyncio.gather(self._request.initialize(), self._updates_request.initialize())
-        await asyncio.gather(self._request.shutdown(), self._updates_request.shutdown())
+        self._closed = True
 
 
 async def poll_updates(channel: TelegramChannel, handle: Callable[[Inbound], Awaitable[object]],
                        stop_event: asyncio.Event, *, timeout: int = 25,
-                       max_backoff: float = 30.0) -> None:
+                       min_backoff: float = 1.0, max_backoff: float = 30.0) -> None:
     """Long polling for a machine without a public URL: getUpdates until `stop_event` is set.
 
     Every update goes through `parse_update`, like a webhook's. The offset moves past an update
     only once `handle` has returned for all its messages, so nothing is lost; Telegram is told
     about the last offset before returning, so a restart does not see handled updates again. When
-    `handle` raises, the same update is fetched again after a pause (errors back off 1, 2, 4...
-    seconds up to `max_backoff`; Telegram's 429 waits as long as it asks).
+    `handle` raises, the same update is fetched again after a pause (errors back off from
+    `min_backoff` doubling up to `max_backoff`; Telegram's 429 waits as long as it asks).
     """
     offset: int | None = None
-    backoff = 1.0
+    backoff = min_backoff
     stop_wait = asyncio.create_task(stop_event.wait())
     try:
         while not stop_event.is_set():
@@ -457,7 +475,7 @@ async def poll_updates(channel: TelegramChannel, handle: Callable[[Inbound], Awa
                 await _pause(stop_event, backoff)
                 backoff = min(backoff * 2, max_backoff)
             else:
-                backoff = 1.0
+                backoff = min_backoff
     finally:
         stop_wait.cancel()
         await asyncio.gather(stop_wait, return_exceptions=True)
@@ -469,7 +487,5 @@ async def poll_updates(channel: TelegramChannel, handle: Callable[[Inbound], Awa
 
 
 async def _pause(stop_event: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(stop_event.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass

@@ -45,12 +45,17 @@ W = {
     "gaf_fa": 0.6,  # گ: Persian keyboards; Pashto writes ګ
     "yeh_not_fa": 2.0,  # ي: Persian keyboards write ی
     "yeh_mixed_ps": 2.0,  # ي together with ی/ک/پ/چ/ژ/گ: the Pashto keyboard
-    "ar_letter": 1.5,  # ة ى ك أ إ ؤ, each up to three
+    "ar_letter": 1.5,  # ة ى ؤ, each up to three
+    "ar_hamza": 2.0,  # أ إ: Persian rarely, Pashto never writes the hamza on alef
+    "ar_kaf": 2.5,  # ك: Persian and Pashto keyboards write ک
+    "yeh_only_ar": 0.0,  # ي with no letter of a Persian or Pashto keyboard
     "al": 0.8,  # a word starting with the article ال, up to three
     "lex": 1.7,  # a function or chat word of the language
     "lex_strong": 2.6,  # a word only that language has and that people type a lot
     "fa_verb": 0.9,  # می/نمی + stem + personal ending
     "ps_verb": 1.0,  # -یږم/-یژم etc. on a Persian keyboard
+    "ps_suffix": 0.8,  # plural -ونه, oblique -انو
+    "fa_suffix": 0.8,  # plural -های
     "ps_adj_noun": 2.0,  # an adjective in -ي before a currency noun (Pashto word order)
     "ngram": 4.0,  # per unit of langidentify's normalised score gap, at full length
     "ngram_floor": 2.0,  # gaps beyond this add nothing
@@ -58,6 +63,7 @@ W = {
     "prior_fa": 0.25,  # ties between Farsi/Dari and Pashto or Arabic lean to Farsi/Dari
     # Latin script
     "roman_lp": -6.0,  # log-probability of a word in a romanised word list
+    "roman_weak_lp": -8.5,  # ... of a short word several languages share (na, da, ke, ye)
     "chat_lp": -6.5,  # log-probability of an English or Serbian chat word from our lists
     "floor_lp": -12.5,  # log-probability of a word a language's lists do not have
     "lat_ngram": 2.5,  # per unit of langidentify's en/hr gap, at full length
@@ -65,8 +71,9 @@ W = {
     "sr_diacritic": 3.0,  # č ć š ž đ outside place names
     "arabizi_digit": 2.0,  # 3ayez, 7ada, la2, sa3edni
     "roman_cue": 0.8,  # kh/gh/zh, mi-...-am and similar shapes, up to three
+    "loan_gap": 3.0,  # romanised chat borrows English words: lp(word) >= lp_en(word) - this
     "prior_roman": -1.5,  # romanised ar/fa/ps are rarer than English or Serbian in Latin script
-    "prior_roman_ps": -2.0,
+    "prior_roman_ps": -1.5,
     # Calibration
     "temperature": 1.0,
 }
@@ -78,7 +85,7 @@ _PASHTO_LETTERS = re.compile(r"[ټډړږښګڼېۍځڅ]")
 _PERSIAN_LETTERS = re.compile(r"[پچژگ]")
 _PERSIAN_YK = re.compile(r"[یک]")
 _ARABIC_YEH = re.compile(r"ي")
-_ARABIC_LETTERS = re.compile(r"[ةىكأإؤ]")
+_ARABIC_LETTERS = re.compile(r"[ةىؤ]")
 _SERBIAN_LATIN = re.compile(r"[čćšžđ]")
 _TOKEN = re.compile(r"[^\W_]+")
 _ARABIC_TOKEN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
@@ -99,80 +106,73 @@ _ARABIC_SCRIPT_WORDS: dict[str, str] = {
         کوو کوئ کول کولای کولی کیږي کېږي کیدای کېدای غواړم غواړې غواړي غواړو غواړئ غوارم غوړم لرم لرې لري لرو
         لرئ نلرم نلري ورکړه ورکړئ راکړه راکړئ راکړی ووایه ووایاست وایم وایي ځم ځو ځي راشه راځه راشئ پوهیږم
         پوهېږم پوهیګم اوسیږم اوسېږم اوسیږو اوسیژم وژني وژنی ووژني وهي وهل وهلی وهلې
-        کې کښې کښی کی ته سره نه لپاره دپاره څخه له په تر پر باندې باندی پورې پوری لاندې پسې ورته راته درته
-        ماته تاته ورسره راسره درسره مې مي مو یې
-        څه څنګه سنګه چیرته چېرته چرته چیرې چیری کله ولې ولی څوک څومره څو کوم
-        هو نه ښه ډیر ډېر ډیره ډېره ټول ټوله ټولو اوس دلته هلته بیا خو چې نو یوه یو
-        ورور وروره ورونو خور خورې مور پلار ماشوم ماشومان ماشومانو کور کلي ښار ځای خلک سړی ښځه ښځې
-        هلک هلکان نجلۍ پیسې ډوډۍ ډوډی اوبه کالي ناروغ روغتون ډاکټر ملګری ملګرو ملګریه ملګرې
-        مننه مهرباني مهربانی ستړي ستړی پخیر پامان جوړ روغ وږی تږی یخ لوږه تنده زړه ویره ډار وړوکی کوچنی
-        ستونزه ستونزې ژر ژبه ژبې پښتو ماښام سهار شپه ورځ ورځې اونۍ میاشت میاشتې کال کلن کلنه کاله
-        یوازې یواځې یوازی کاغذ کاغذونه اسناد دنده ښوونځی ښوونځي پوهنتون ټپي وینه ناجوړ درمل درملتون
-        مرسته مرستې مرستی اړتیا اړین خبرې خبره ووژنی وژنم ولاړ ولاړه پیدا موندل ومومم
-        وری غویی غبرګولی چنګاښ زمری وږی تله لړم لیندۍ مرغومی سلواغه کب
-        جنوري فبروري اپریل جولای اګست سپتمبر اکتوبر دسمبر
-        يونۍ دونۍ درېنۍ څلرنۍ پينځنۍ اونۍ اتوار ګل نهه شورو زیارت
+        کې کښې کی ته سره نه لپاره دپاره څخه له په تر پر باندې پورې لاندې پسې ورته راته درته
+        ماته تاته ورسره راسره درسره مې مي مو یې مه چې
+        څه څنګه سنګه چیرته چېرته چرته چیرې کله ولې څوک څومره څو کوم
+        هو ښه ډیر ډېر ډیره ډېره ټول ټوله ټولو اوس دلته هلته بیا نو یوه دا
+        ورور وروره ورونو خور خورې پلار ماشوم ماشومان ماشومانو کلي ښار ځای خلک سړی ښځه ښځې
+        هلک هلکان نجلۍ پیسې ډوډۍ ډوډی اوبه کالي ناروغ روغتون ډاکټر ملګری ملګرو ملګریه ملګرې کومک
+        مننه مهرباني ستړي ستړی پخیر پامان جوړ روغ وږی تږی لوږه تنده زړه ویره ډار وړوکی کوچنی
+        ستونزه ستونزې ژر ژبه ژبې پښتو ماښام سهار شپه ورځ ورځې اونۍ میاشت میاشتې کلن کلنه کاله
+        یوازې یواځې یوازی کاغذونه دنده ښوونځی ښوونځي پوهنتون ټپي وینه ناجوړ درمل درملتون
+        مرسته مرستې مرستی اړتیا اړین خبرې خبره ووژنی وژنم ولاړ ولاړه موندل ومومم
+        وری غویی غبرګولی چنګاښ زمری لړم لیندۍ مرغومی سلواغه کب
+        يونۍ دونۍ درېنۍ څلرنۍ پينځنۍ اتوار
         ډالر افغانۍ روپۍ کلدارې پونډ
-        امریکا انګلستان برتانیه جرمني فرانسه هسپانیه ایټالیا روسیه چین جاپان هند پاکستان ترکیه
-        سعودي عربستان ایران عراق سوریه مصر اردن لبنان بنګله دېش ازبکستان تاجکستان ترکمنستان
-        سربیا سربستان صربستان یونان بلغاریا اتریش المان ناروې سویډن ډنمارک هالنډ بلجیم سویس
-        عربي فارسي اردو انګلیسي انګریزي جرمني فرانسوي ترکي روسي چیني هندي کردي بنګالي سربیايي سربیايی
+        انګلستان ایټالیا بنګله دېش ناروې سویډن ډنمارک هالنډ فنلنډ پولنډ کاناډا سوډان برتانیه هسپانیه
+        ایتوپیا بلغاریه رومانیه کروشیا بوسنیا البانیه بلجیم بیلجیم سویس مکسیکو هنګري سربیایي سربيائي
     """,
     "fa": """
-        من تو او ما شما ایشان انها آنها اونا اونها است هست هستم هستی هستیم هستید هستن هستند نیست نیستم نیستیم
+        من تو شما ایشان انها آنها اونا اونها است هست هستم هستی هستیم هستید هستن هستند نیست نیستم نیستیم
         استم استی استیم استین اس میخواهم میخوام میخام میخایم میخواهیم میخوایم میخواستم میتوانم میتونم میتانم
         میتونی میشه میشود نمیشه نمیدانم نمیدونم نمیفهمم نمیخوام میکنم میکنی میکنه میکنن میکنند میدن میدهند
         میرم میریم میگیرم بلد کجا کجاست کجاس کجه چطور چطوری چطوره چگونه چرا چی چه چند کی کدام کدوم را رو
-        از با در به برای بری برا تا یک یه این اون آن ان اینجا آنجا اونجا همین همون هم هیچ دیگه دیگر
+        از با در برای بری برا یک یه این اون اینجا آنجا اونجا همین همون هیچ دیگه دیگر
         دارم داری داره داریم دارید دارن ندارم نداریم نداره کنم کنید کن بکن بکنم بکنید کردم کرد کردن کرده
-        شد شده شدم شدیم شدن بود بودم بودیم باید بخوابم بخوابیم خواب خوب خوبم خوبی خیلی زیاد لطفا لطفاً
+        شد شده شدم شدیم شدن بود بودم بودیم بخوابم بخوابیم خواب خوب خوبم خوبی خیلی زیاد لطفا لطفاً
         ممنون ممنونم مرسی خداحافظ خدافظ بله آره اره نخیر کمک همراه جای جا پول غذا نان لباس بچه بچه‌ها
-        بچه ها بچم بچه‌ام مادر پدر برادر خواهر خانواده فامیل شوهر بیمارستان شفاخانه دوا مریض سرد گرم گرسنه
+        بچم بچه‌ام مادر پدر برادر خواهر خانواده شوهر بیمارستان سرد گرسنه
         گشنه تشنه خسته میترسم ترس بگیرم بده بدید بگو بگید بنویس حرف صحبت زبان فارسی دری انگلیسی ساله سالمه
-        سالم تنها تنهام بیا برو رفتم آمدم امدم اومدم گم کشتن میکشم میکشن میزنن زدن مه مره ره کتی کو یگان بیخی
+        تنها تنهام برو رفتم آمدم امدم اومدم گم کشتن میکشم میکشن میزنن زدن مه مره ره کتی یگان بیخی
         چطو اینه اینا
-        ژانویه فوریه مارس آوریل مه ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر
-        فروردین اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند
-        حمل ثور جوزا سرطان اسد سنبله میزان عقرب قوس جدی دلو حوت
-        یکشنبه دوشنبه سه‌شنبه سهشنبه چهارشنبه پنجشنبه پنج‌شنبه جمعه شنبه
-        تومان ریال افغانی دلار یورو
-        آمریکا امریکا انگلستان بریتانیا آلمان فرانسه اسپانیا ایتالیا روسیه چین ژاپن هند پاکستان ترکیه
-        عربستان ایران عراق سوریه مصر اردن لبنان بنگلادش ازبکستان تاجیکستان ترکمنستان صربستان یونان بلغارستان
-        اتریش مجارستان نروژ سوئد دانمارک هلند بلژیک سوئیس
-        عربی انگلیسی آلمانی فرانسوی ترکی روسی چینی هندی کردی بنگالی صربی اردو پشتو
+        ژانویه فوریه آوریل ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر
+        فروردین اردیبهشت خرداد مرداد شهریور آبان بهمن اسفند
+        تومان
+        آلمان اسپانیا ژاپن بنگلادش تاجیکستان بلغارستان مجارستان نروژ سوئد دانمارک هلند بلژیک سوئیس
     """,
     "ar": """
-        انا أنا انت إنت انتي انتى هي نحن احنا إحنا نحنا انتم انتو هذا هذه هاد هادا هاذا هاي هاذي ذلك تلك اللي
-        الذي التي الذين في على علي الى إلى عن مع عند عندي عندك عندنا ماذا شو شنو ايش إيش وش ليش ليه لماذا
+        انا أنا انت إنت انتي انتى هو هي نحن احنا إحنا نحنا انتم انتو هذا هذه هاد هادا هاذا هاذي ذلك تلك اللي
+        الذي التي الذين في على الى إلى عن مع عند عندي عندك عندنا ماذا شو شنو ايش إيش وش ليش ليه لماذا
         كيف كيفك كيفكم شلون شلونك وين فين أين اين متى امتى إمتى قديش قداش بدي بدنا بدك بدها ابغى ابغي ابي
-        أبي اريد أريد نريد عايز عاوز عايزة بغيت نبغي حاب لو سمحت سمحت فضلك رجاء رجاءا شكرا شكراً مشكور
-        العافية الله يا ياخي اخي أخي اخوي يخوي حبيبي والله ايوه ايوا إيه ايه اي نعم لا لأ مش مو مافي ماكو
-        اكو كاين ماكاينش ديال دابا بزاف واش شي شيء كل حالا هلأ هلق هسه هسا هنا هون هناك هنيك بس كمان
+        أبي اريد أريد نريد عايز عاوز عايزة بغيت نبغي حاب لو سمحت فضلك رجاء رجاءا شكرا شكراً مشكور
+        العافية يا ياخي اخي أخي اخوي يخوي حبيبي والله ايوه ايوا إيه ايه اي نعم لا لأ مش مو مافي ماكو
+        اكو كاين ماكاينش ديال دابا بزاف واش شي شيء كل حالا هلأ هلق هسه هسا هنا هون هناك هنيك كمان
         ايضا أيضا لسه لسا السلامة مرحبا أهلا اهلا الخير صباح مساء تمام منيح كويس زين مزبوط ماشي خلاص يلا
-        طيب دكتور طبيب مستشفى مشفى صيدلية دواء محامي سكن مأوى اكل أكل طعام ماء ملابس مدرسة مدرسه شغل عمل
+        طيب دكتور طبيب مستشفى مشفى صيدلية دواء محامي سكن مأوى اكل أكل طعام ماء ملابس مدرسة مدرسه شغل
         مساعدة مساعده ساعدني ساعدوني ساعدونا اطفال أطفال ولاد بنت بنتي ابني امي أمي ابوي عيلة عائلة عيلتي
         اهلي مرتي زوجي زوجتي اموت بموت خايف خايفة عطشان جوعان جوعانين بردان تعبان يوجع وجع لاجئ لجوء
-        اوراق أوراق ورق معلوماتي رقمي امسح احذف مترجم ترجمة يهددني ضربني بدنا نام انام ننام انسان روبوت
-        يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر
-        كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين
+        اوراق أوراق معلوماتي رقمي امسح احذف مترجم ترجمة يهددني ضربني نام انام ننام من له ده دا
+        صح صحيح ابدا أبدا غلط واخا الخيارات حقوقي اهلين اه ههه بدو بدها عم رح راح هيك
+        يناير فبراير أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر
+        كانون شباط آذار نيسان أيار حزيران تموز أيلول تشرين
         الأحد الاحد الاثنين الإثنين الثلاثاء الأربعاء الاربعاء الخميس الجمعة السبت
-        دينار درهم جنيه ليرة دولار
-        الولايات المتحدة المملكة المتحدة ألمانيا المانيا فرنسا إسبانيا اسبانيا إيطاليا ايطاليا روسيا الصين
-        اليابان الهند باكستان تركيا السعودية العراق سوريا مصر الأردن الاردن لبنان المغرب الجزائر تونس ليبيا
-        اليمن السودان الصومال أفغانستان افغانستان إيران ايران صربيا اليونان بلغاريا النمسا المجر
+        جنيه ليرة
+        الولايات المتحدة المملكة ألمانيا المانيا فرنسا إسبانيا اسبانيا إيطاليا ايطاليا روسيا الصين
+        اليابان الهند باكستان تركيا السعودية العراق سوريا الأردن الاردن المغرب الجزائر تونس ليبيا
+        اليمن السودان الصومال أفغانستان صربيا اليونان بلغاريا النمسا المجر
         العربية الإنجليزية الانجليزية الفارسية البشتو الصربية
     """,
 }
 _ARABIC_SCRIPT_STRONG: dict[str, str] = {
-    "ps": """کې کښې یم یاست غواړم غواړې غواړي غوارم لرم لري څنګه سنګه سنگه چیرته چېرته چرته ولې
+    "ps": """کښې یم یاست غواړم غواړې غواړي غوارم لرم لري څنګه سنګه سنگه چیرته چېرته چرته ولې
              مننه ورور وروره ستړي ډېر ډیر لپاره څخه شته نشته دلته هلته ماته راته یوازې ماشوم اوسیږم
-             کوم کوي کړه راکړه پوهیږم ښه زما ستا موږ مونږ تاسو""",
+             کوم کوي کړه راکړه پوهیږم ښه زما ستا موږ مونږ تاسو زه هغه په""",
     "fa": """است هست هستم هستی نیست نیستم میخواهم میخوام میخام میخایم میتونم میتانم میشه کجا کجاست کجاس
-             چطور چطوری چرا از برای دارم داری ندارم خیلی ممنون ممنونم بله آره اره لطفا کمک میکنم نمیدونم
+             چطور چطوری چرا از برای دارم داری ندارم خیلی ممنون ممنونم بله آره اره لطفا میکنم نمیدونم
              نمیدانم این اون اینجا شما استم""",
-    "ar": """انا أنا انت إنت هذا هذه في على الى إلى عن مع عندي ماذا شو شنو ايش وين فين كيف كيفك شلون
-             بدي بدنا ابغى اريد أريد عايز عاوز بغيت شكرا ليش ليه مافي ماكو اكو نعم لا مش مو هون هنا
-             ساعدني مساعدة يلا خلاص اللي""",
+    "ar": """انا أنا انت إنت هذا هذه في الى إلى عن مع عندي ماذا شنو ايش وين فين كيف كيفك شلون
+             بدي بدنا ابغى اريد أريد عايز عاوز بغيت شكرا ليش ليه مافي ماكو اكو نعم لا مش هون هنا
+             ساعدني مساعدة يلا خلاص اللي ايوه""",
 }
 # Romanised (Latin-script) words, lower case, as people type them in chat.
 _ROMAN_WORDS: dict[str, str] = {
@@ -212,7 +212,6 @@ _ROMAN_WORDS: dict[str, str] = {
         teshne khaste hazf payam payamamo shomare shomareh polis vakil wakil motarjem tarjoman ravanshenas
         madrese maktab ejaze kart panahande panahandegi ghachagh ghachaghe peyda farsi parsi inglisi ingilisi
         havaa hava didi adam vaghei harf bezanam nafar lotf hatman emruz befrest bishtar vaslam ensan
-        chi che ke ki va ba be ye to in
     """,
     "ps": """
         za zma zama zmaa tasu taso sta staa stasu mung mong moong dai yam yum yast yaast shta nishta nesta
@@ -222,9 +221,13 @@ _ROMAN_WORDS: dict[str, str] = {
         khore plar pelar kor kaley dodai doday obe naroogh naroog rogh roogh jor khair khuda khudai pamaan
         pa aman manana dera stari stare stary mashe kalan kalana kaal yawazi yawazai yawaze yawa dwa dre
         salor pinza wroste dalta halta khabare khabara wahi wahay wahal wazhni wazhnam wazhi pakhto pukhto
-        angrezi lutfan serbi gooro sara bia nor ghwaro ao
-        de da ta ke sa ho aw na ye she ma
+        angrezi lutfan serbi gooro nor ghwaro ao tashakor komak kumak wakil daktar
     """,
+}
+_ROMAN_WEAK_WORDS: dict[str, str] = {
+    "ar": "el al la ma ya fi b w wa min ala",
+    "fa": "chi che ke ki va ba be ye to in na ne dar ro ra bia are insan",
+    "ps": "de da ta ke sa ho aw na ye she ma pa bia za insan",
 }
 # English and Serbian chat words that the top-word lists of langidentify miss (Serbian there is
 # Croatian, and with its diacritics).
@@ -232,6 +235,12 @@ _CHAT_WORDS: dict[str, str] = {
     "en": """
         pls plz thx tnx u ur im dont cant wont wanna gonna gotta pleaseee hii hiii lol omg bro sis
         okay ok bye thanks thank yes yeah yep nope hello hey where need help doctor sleep food
+        english arabic persian farsi dari pashto serbian croatian bosnian albanian somali kurdish urdu
+        turkish french german russian chinese bengali afghan syrian iraqi iranian pakistani
+        afghanistan syria iraq iran pakistan tunisia morocco algeria egypt somalia eritrea bangladesh
+        serbia bulgaria hungary croatia bosnia greece turkey austria germany
+        monday tuesday wednesday thursday friday saturday sunday january february march april may
+        june july august september october november december dollar euro pound dinar
     """,
     "sr": """
         gde gdje sta šta sto što kako ima nema treba trebam trebaju moze može mogu mozes možeš hocu hoću
@@ -246,6 +255,10 @@ _CHAT_WORDS: dict[str, str] = {
         ljudi covek čovek covjek čovjek godina godine imam sati sutra danas veceras večeras gradu grad
         novembar januar februar mart april maj jun jul avgust septembar oktobar decembar
         ponedeljak utorak sreda cetvrtak četvrtak petak subota nedelja dinar evro engleski srpski arapski
+        persijski paštu pastu kurdski turski nemački nemacki francuski ruski
+        avganistan sirija irak iran pakistan tunis maroko alžir alzir egipat somalija eritreja
+        bangladeš banglades srbija bugarska mađarska madjarska hrvatska bosna grčka grcka turska
+        austrija nemačka nemacka
     """,
 }
 # Places in Serbia people name in any language; they are no evidence of the message's language.
@@ -257,11 +270,16 @@ _PLACES = frozenset("""
     savamala srbija serbia vojvodina zemun zrenjanin čačak cacak kragujevac
 """.split())
 
+_PLACE_PHRASES = re.compile(r"\b(novi\s*sad|bela\s+palanka|banja\s+koviljač?c?a|red\s+cross)\b")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
 _ARABIC_LEX = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_WORDS.items()}
 _ARABIC_STRONG = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_STRONG.items()}
 _ROMAN = {code: frozenset(words.split()) for code, words in _ROMAN_WORDS.items()}
+_ROMAN_WEAK = {code: frozenset(words.split()) for code, words in _ROMAN_WEAK_WORDS.items()}
 _CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
 _FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
+_PS_SUFFIX = re.compile(r"...(ونه|انو)$|^وو..")  # plurals; perfective و before و: ووایه, وواهه
+_FA_SUFFIX = re.compile(r"..های$")
 _PS_VERB = re.compile(r"(یژ|یږ|یگ)(م|ی|و|ئ|ه)$")
 _CURRENCY = frozenset(fold(w) for w in "دينار دینار ريال ریال ډالر دالر يورو یورو روپۍ روپيه پونډ ليره لیره درهم".split())
 _ADJ_YEH = re.compile(r"..(ي|ی|ۍ)$")
@@ -279,11 +297,19 @@ class Detection:
 class LanguageDetector:
     """Stateless detector; the n-gram model loads on first use (about 1.4 s)."""
 
+    def __init__(self, variant: str = "auto") -> None:
+        self.variant = variant  # langidentify's "lite" or "full" model; "auto": full when installed
+
     @cached_property
     def _ngram(self):  # type: ignore[no-untyped-def]
         from langidentify import Detector, Language, Model
 
-        return Detector(Model.load(Language.from_comma_separated("en,ar,fa,ps,sr,hr")))
+        languages = Language.from_comma_separated("en,ar,fa,ps,sr,hr")
+        if self.variant == "lite":
+            return Detector(Model.load_lite(languages))
+        if self.variant == "full":
+            return Detector(Model.load_full(languages))
+        return Detector(Model.load(languages))
 
     @cached_property
     def _topwords(self) -> tuple[dict, int, int]:  # type: ignore[type-arg]
@@ -308,13 +334,13 @@ class LanguageDetector:
         return {code: score - top for code, score in raw.items()}  # 0 for the best, negative for others
 
     def detect(self, text: str) -> Detection:
-        text = clean(text or "")
+        text = _ELONGATED.sub(r"\1", clean(text or ""))  # "salaaaam", "pleaseee"
         lowered = text.lower()
         tokens = [t for t in _TOKEN.findall(lowered) if not t.isdigit()]
         n_words = len(tokens)
         arabic = len(_ARABIC_SCRIPT.findall(text))
         cyrillic = len(_CYRILLIC.findall(text))
-        latin_tokens = [t for t in _LATIN_TOKEN.findall(lowered) if not t.isdigit()]
+        latin_tokens = [t for t in _LATIN_TOKEN.findall(_PLACE_PHRASES.sub(" novisad ", lowered)) if not t.isdigit()]
         latin = sum(len(_LATIN.findall(t)) for t in latin_tokens)
         if arabic == cyrillic == latin == 0:
             return Detection(None, 0.0, None, n_words)
@@ -353,7 +379,13 @@ class LanguageDetector:
             logits["fa"] -= W["yeh_not_fa"]
             if persian_yk or persian_pczg:
                 logits["ps"] += W["yeh_mixed_ps"]
+            elif not pashto:
+                logits["ar"] += W["yeh_only_ar"]
         logits["ar"] += W["ar_letter"] * min(len(_ARABIC_LETTERS.findall(text)), 3)
+        if "ك" in text:
+            logits["ar"] += W["ar_kaf"]
+        if "أ" in text or "إ" in text:
+            logits["ar"] += W["ar_hamza"]
         logits["ar"] += W["al"] * min(sum(1 for w in words if w.startswith("ال") and len(w) >= 4), 3)
 
         folded = [fold(w) for w in words]
@@ -366,6 +398,8 @@ class LanguageDetector:
                     logits[code] += W["lex"]
         logits["fa"] += W["fa_verb"] * min(sum(1 for w in folded if _FA_VERB.match(w)), 2)
         logits["ps"] += W["ps_verb"] * min(sum(1 for w in folded if _PS_VERB.search(w)), 2)
+        logits["ps"] += W["ps_suffix"] * min(sum(1 for w in folded if _PS_SUFFIX.search(w)), 2)
+        logits["fa"] += W["fa_suffix"] * min(sum(1 for w in folded if _FA_SUFFIX.search(w)), 2)
         for first, second in zip(words, words[1:]):  # "عراقي دينار": adjective first, as in Pashto
             if fold(second) in _CURRENCY and _ADJ_YEH.search(first):
                 logits["ps"] += W["ps_adj_noun"]
@@ -381,7 +415,7 @@ class LanguageDetector:
 
     def _latin_script(self, lowered: str, tokens: list[str]) -> dict[str, float]:
         logits = {"en": 0.0, "sr": 0.0, "ar": W["prior_roman"], "fa": W["prior_roman"], "ps": W["prior_roman_ps"]}
-        content = [t for t in tokens if t not in _PLACES] or tokens
+        content = [t for t in tokens if t not in _PLACES and t != "novisad"] or tokens
         table, en_index, hr_index = self._topwords
         floor = W["floor_lp"]
         for token in content:
@@ -402,8 +436,12 @@ class LanguageDetector:
             for code in ("ar", "fa", "ps"):
                 if token in _ROMAN[code] or plain in _ROMAN[code]:
                     lp[code] = W["roman_lp"]
-            if _ARABIZI_DIGIT.search(token):
-                lp["ar"] = max(lp["ar"], W["roman_lp"])
+                elif plain in _ROMAN_WEAK[code]:
+                    lp[code] = W["roman_weak_lp"]
+            for code in ("ar", "fa", "ps"):
+                lp[code] = max(lp[code], lp["en"] - W["loan_gap"])
+            if _ARABIZI_DIGIT.search(token) and lp["en"] < -9.0:
+                lp["ar"] = max(lp["ar"], W["roman_weak_lp"])
                 logits["ar"] += W["arabizi_digit"]
             if lp["en"] < -9.0 and lp["sr"] < -9.0:
                 cues = sum(1 for cue in _ROMAN_CUES if cue.search(plain))
@@ -439,3 +477,24 @@ def _softmax(logits: dict[str, float], temperature: float = 1.0) -> dict[str, fl
     scores = {c: 0.0 for c in CODES}
     scores.update({c: v / total for c, v in exp.items()})
     return scores
+
+
+SWITCH_CONFIDENCE = 0.8
+FIRST_CONFIDENCE = 0.55
+CHOICE_CONFIDENCE = 0.4
+
+
+def decide(detected: str | None, confidence: float, n_words: int, current: str | None,
+           explicit: str | None) -> str | None:
+    """The language the conversation should continue in, or None to leave it as it is."""
+    if explicit:
+        return explicit
+    if detected is None:
+        return None
+    if current is None:
+        return detected if confidence >= FIRST_CONFIDENCE else None
+    if detected == current:
+        return None
+    if n_words >= 3 and confidence >= SWITCH_CONFIDENCE:
+        return detected
+    return None

@@ -18,28 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.langid import LanguageDetector
-
-SWITCH_CONFIDENCE = 0.8
-FIRST_CONFIDENCE = 0.55
-CHOICE_CONFIDENCE = 0.4
-
-
-def decide(detected: str | None, confidence: float, n_words: int, current: str | None,
-           explicit: str | None) -> str | None:
-    """The language the conversation should continue in, or None to leave it as it is."""
-    if explicit:
-        return explicit
-    if detected is None:
-        return None
-    if current is None:
-        return detected if confidence >= FIRST_CONFIDENCE else None
-    if detected == current:
-        return None
-    if n_words >= 3 and confidence >= SWITCH_CONFIDENCE:
-        return detected
-    return None
-
+from bot.components.langid import CHOICE_CONFIDENCE, LanguageDetector, decide
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageIdentifier(GraphComponent):

@@ -1,0 +1,1 @@
+"""The gateway: owns every conversation, talks to channels, Rasa and counsellors."""

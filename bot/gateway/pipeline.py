@@ -1,0 +1,284 @@
+"""Every inbound message, exactly once and in order: bot mode goes to Rasa, human mode to counsellors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channels.base import Button, Channel, Inbound, Outbound, SendFailed
+from bot.components.langid import LanguageDetector, decide
+from bot.gateway.kv import KV
+from bot.gateway.rasa_client import RasaClient, RasaUnavailable
+from bot.gateway.store import Conversation, PendingMessage, Store, now
+from bot.handoff.hours import in_hours, next_answer, team_hours
+from bot.handoff.service import HandoffService
+from bot.i18n.bidi import RTL_LANGUAGES
+from bot.i18n.responses import Responses
+from bot.settings import Settings
+
+log = logging.getLogger("putokaz.gateway")
+CHOICE = re.compile(r'^/choose_language\{"language":\s*"(en|ar|fa|ps|sr)"\}$')
+SAFETY_INTENTS = {"express_distress": "distress", "child_alone": "child_alone"}
+BACK_TO_BOT = "/ask_capabilities"
+SEND_ATTEMPTS = 4
+APOLOGY_EVERY = 600.0  # seconds: one apology per outage, not one per message
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    store: Store
+    handoffs: HandoffService
+    kv: KV
+    rasa: RasaClient
+    channels: dict[str, Channel]
+    responses: Responses = field(default_factory=Responses.from_domain_dir)
+    detector: LanguageDetector = field(default_factory=LanguageDetector)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # --- intake ----------------------------------------------------------------------------------
+    async def receive(self, inbound: Inbound) -> bool:
+        """Keep the message and schedule it; False for a duplicate delivery (already kept)."""
+        conversation, _ = await asyncio.to_thread(self.store.conversation_for, inbound.channel, inbound.address)
+        if not await asyncio.to_thread(self.store.accept, inbound, conversation.id):
+            return False
+        self.kick(conversation.id)
+        return True
+
+    def kick(self, conversation_id: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._drain(conversation_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def idle(self) -> None:
+        """Wait until every scheduled message is handled (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _drain(self, conversation_id: str) -> None:
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            while True:
+                pending = await asyncio.to_thread(self.store.pending, conversation_id)
+                if not pending:
+                    break
+                for message in pending:
+                    try:
+                        handled = await self._handle(conversation_id, message)
+                    except Exception:  # one bad message must not stop the conversation
+                        log.exception("gateway: message %s failed; it is kept for a retry", message.id)
+                        await asyncio.to_thread(self.store.retry_later, message.id, message.attempts + 1, self._backoff(message))
+                        handled = False
+                    if not handled:
+                        return
+        if not lock.locked():
+            self._locks.pop(conversation_id, None)
+
+    def _backoff(self, message: PendingMessage) -> float:
+        return float(min(self.settings.retry_seconds * 2 ** message.attempts, 300.0))
+
+    # --- one message -------------------------------------------------------------------------------
+    async def _handle(self, conversation_id: str, message: PendingMessage) -> bool:
+        conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
+        if conversation is None:  # erased meanwhile
+            await asyncio.to_thread(self.store.finish, message.id, "erased")
+            return True
+        if message.attempts == 0:
+            data = {"latitude": message.latitude, "longitude": message.longitude} if message.kind == "location" else None
+            await asyncio.to_thread(self.store.add_message, conversation.id, "person", message.text, message.kind, data)
+            if await self._flooding(conversation):
+                await asyncio.to_thread(self.store.finish, message.id, "limited")
+                return True
+        conversation = await self._update_language(conversation, message)
+        if conversation.notice_sent_at is None:
+            await self.say(conversation, "utter_privacy_notice")
+            await asyncio.to_thread(self.store.update_conversation, conversation.id, notice_sent_at=now())
+
+        ticket = await asyncio.to_thread(self.handoffs.open_ticket, conversation.id)
+        if ticket is not None:
+            if not (ticket.status == "waiting" and message.kind == "button" and message.text == BACK_TO_BOT):
+                await self._human_mode(conversation, ticket, message)
+                await asyncio.to_thread(self.store.finish, message.id)
+                return True
+            await asyncio.to_thread(self.handoffs.person_left, conversation.id)
+
+        text = self._text_for_rasa(message)
+        if text is None:
+            name = "utter_gw_voice_or_photo" if message.kind in ("voice", "photo") else "utter_gw_sticker"
+            await self.say(conversation, name)
+            await asyncio.to_thread(self.store.finish, message.id)
+            return True
+        try:
+            replies = await self.rasa.send(conversation.id, text, {"channel": conversation.channel,
+                                                                   "language_hint": message.language_hint})
+        except RasaUnavailable as exc:
+            log.warning("gateway: %s; message %s kept for a retry", exc, message.id)
+            await self._apologise(conversation)
+            await asyncio.to_thread(self.store.retry_later, message.id, message.attempts + 1, self._backoff(message))
+            return False
+        await self._bot_replies(conversation, replies)
+        await asyncio.to_thread(self.store.finish, message.id)
+        return True
+
+    async def _flooding(self, conversation: Conversation) -> bool:
+        count = await self.kv.hit(f"person:{conversation.id}", 60)
+        limit = self.settings.rate_limit_per_minute
+        if count == limit + 1:
+            await self.say(conversation, "utter_gw_rate_limited")
+        return count > limit
+
+    def _text_for_rasa(self, message: PendingMessage) -> str | None:
+        if message.kind in ("text", "button"):
+            return message.text or None
+        if message.kind == "location" and message.latitude is not None:
+            return "/ask_service" + json.dumps({"latitude": message.latitude, "longitude": message.longitude})
+        return None
+
+    async def _update_language(self, conversation: Conversation, message: PendingMessage) -> Conversation:
+        """Follow the person's language as Rasa does (same decision), for the gateway's own texts."""
+        language, script = conversation.language, conversation.script
+        choice = CHOICE.match(message.text) if message.kind == "button" else None
+        if choice:
+            language = choice.group(1)
+        elif message.kind == "text" and message.text:
+            detection = self.detector.detect(message.text[:1000])
+            language = decide(detection.code, detection.confidence, detection.words, language, None) or language
+            if detection.code == "sr" and detection.script and (language == "sr"):
+                script = detection.script
+        if language is None and message.language_hint in ("en", "ar", "fa", "ps", "sr"):
+            language = message.language_hint
+        if (language, script) != (conversation.language, conversation.script):
+            await asyncio.to_thread(self.store.update_conversation, conversation.id, language=language, script=script)
+            return await asyncio.to_thread(self.store.conversation, conversation.id) or conversation
+        return conversation
+
+    # --- bot mode ------------------------------------------------------------------------------------
+    async def _bot_replies(self, conversation: Conversation, replies: list[dict[str, Any]]) -> None:
+        for reply in replies:
+            custom = reply.get("custom")
+            if isinstance(custom, dict) and "handoff" in custom:
+                await self.open_handoff(conversation, custom["handoff"])
+            elif isinstance(custom, dict) and custom.get("erase"):
+                await self.erase(conversation)
+                return
+            elif reply.get("text") or reply.get("buttons"):
+                buttons = tuple(Button(b.get("title", ""), b.get("payload", "")) for b in reply.get("buttons") or [])
+                await self.deliver(conversation, Outbound(reply.get("text", ""), buttons, rtl=self._rtl(conversation)), "bot")
+
+    async def open_handoff(self, conversation: Conversation, request: dict[str, Any]) -> None:
+        priority = "urgent" if request.get("priority") == "urgent" else "normal"
+        ticket, created = await asyncio.to_thread(
+            self.handoffs.open, conversation.id, conversation.channel, str(request.get("reason") or "asked")[:24], priority,
+            request.get("language") or conversation.language, request.get("city"), request.get("category"))
+        if not created:
+            return
+        hours = team_hours()
+        if in_hours(hours):
+            position = await asyncio.to_thread(self.handoffs.position, ticket.id)
+            await self.say(conversation, "utter_gw_waiting", position=position)
+        else:
+            when = next_answer(hours)
+            await self.say(conversation, "utter_gw_waiting_outside_hours",
+                           when=when.strftime("%d.%m. %H:%M") if when else "-")
+            if priority == "urgent":
+                await self.say(conversation, "utter_emergency_numbers")
+
+    # --- human mode ----------------------------------------------------------------------------------
+    async def _human_mode(self, conversation: Conversation, ticket: Any, message: PendingMessage) -> None:
+        """The bot stays silent; the message waits for the counsellor. Danger still gets numbers at once."""
+        await self.kv.publish("console", {"type": "message", "handoff_id": ticket.id,
+                                          "conversation_id": conversation.id})
+        if message.kind != "text" or ticket.priority == "urgent":
+            return
+        try:
+            parsed = await self.rasa.parse(conversation.id, message.text)
+        except RasaUnavailable:
+            return
+        intent = parsed.get("intent") or {}
+        reason = SAFETY_INTENTS.get(intent.get("name", ""))
+        if reason and intent.get("confidence", 0.0) >= 0.5:
+            await asyncio.to_thread(self.handoffs.escalate, ticket.id, _system(), reason)
+            await self.say(conversation, "utter_emergency_numbers")
+
+    # --- sending -------------------------------------------------------------------------------------
+    def _rtl(self, conversation: Conversation) -> bool:
+        return (conversation.language or "en") in RTL_LANGUAGES
+
+    async def say(self, conversation: Conversation, name: str, **values: Any) -> None:
+        """One of the gateway's own texts (domain/*.yml), in the conversation's language and script."""
+        rendered = self.responses.render(name, conversation.language, conversation.script, **values)
+        buttons = tuple(Button(t, p) for t, p in rendered.buttons)
+        await self.deliver(conversation, Outbound(rendered.text, buttons, rtl=self._rtl(conversation)), "system")
+
+    async def deliver(self, conversation: Conversation, outbound: Outbound, author: str,
+                      author_name: str | None = None, data: dict[str, Any] | None = None) -> bool:
+        """Record in the transcript, then send; 429/5xx are retried with backoff. False when not delivered."""
+        payload = dict(data or {})
+        if outbound.buttons:
+            payload["buttons"] = [{"title": b.title, "payload": b.payload} for b in outbound.buttons]
+        await asyncio.to_thread(self.store.add_message, conversation.id, author, outbound.text, "text",
+                                payload or None, author_name)
+        channel = self.channels.get(conversation.channel)
+        if channel is None:
+            return True  # the web chat reads the transcript
+        window_open = conversation.last_inbound_at is not None and (now() - conversation.last_inbound_at).total_seconds() < 86400
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                await channel.send(conversation.address, outbound, window_open=window_open)
+                return True
+            except SendFailed as exc:
+                if not exc.retryable or attempt == SEND_ATTEMPTS - 1:
+                    log.warning("gateway: %s refused a message for conversation %s: %s", conversation.channel,
+                                conversation.id, exc)
+                    return False
+                await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** attempt)
+        return False
+
+    async def _apologise(self, conversation: Conversation) -> None:
+        last = conversation.apology_sent_at
+        if last is None or (now() - last).total_seconds() > APOLOGY_EVERY:
+            await self.say(conversation, "utter_technical_problem")
+            await asyncio.to_thread(self.store.update_conversation, conversation.id, apology_sent_at=now())
+
+    # --- privacy -------------------------------------------------------------------------------------
+    async def erase(self, conversation: Conversation) -> None:
+        """Erase the person's data everywhere: our tables and Rasa's tracker."""
+        try:
+            await self.rasa.erase(conversation.id)
+        except RasaUnavailable:
+            log.warning("gateway: Rasa's tracker for %s could not be erased now", conversation.id)
+        await asyncio.to_thread(self.store.erase, conversation.id)
+        await self.kv.publish("console", {"type": "conversation.erased", "conversation_id": conversation.id})
+
+    async def purge_expired(self) -> int:
+        expired = await asyncio.to_thread(self.store.expired, self.settings.retention_days)
+        for conversation_id in expired:
+            conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
+            if conversation is not None:
+                await self.erase(conversation)
+        return len(expired)
+
+    # --- background ----------------------------------------------------------------------------------
+    async def retry_due(self) -> None:
+        for conversation_id in await asyncio.to_thread(self.store.conversations_with_pending):
+            if conversation_id not in self._locks:
+                self.kick(conversation_id)
+
+    async def notify_unclaimed(self) -> None:
+        for ticket in await asyncio.to_thread(self.handoffs.unclaimed_since, self.settings.handoff_unclaimed_minutes):
+            if await asyncio.to_thread(self.handoffs.mark_unclaimed_notice, ticket.id):
+                conversation = await asyncio.to_thread(self.store.conversation, ticket.conversation_id)
+                if conversation is not None:
+                    await self.say(conversation, "utter_gw_nobody_free")
+
+
+def _system() -> Any:
+    from bot.handoff.machine import SYSTEM
+
+    return SYSTEM

@@ -1,0 +1,179 @@
+"""The gateway's records: conversations, the transcript, the inbox that makes processing exactly-once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.channels.base import Inbound
+from bot.gateway import tables as t
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.timezone.utc)  # SQLite forgets the zone
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    channel: str
+    address: str
+    language: str | None
+    script: str | None
+    city: str | None
+    mode: str
+    created_at: dt.datetime
+    last_inbound_at: dt.datetime | None
+    apology_sent_at: dt.datetime | None
+    notice_sent_at: dt.datetime | None
+
+    def __repr__(self) -> str:  # the address is personal data: keep it out of logs and tracebacks
+        return f"Conversation(id={self.id!r}, channel={self.channel!r}, mode={self.mode!r})"
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    kind: str
+    text: str
+    latitude: float | None
+    longitude: float | None
+    language_hint: str | None
+    attempts: int
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # conversations ---------------------------------------------------------------------------
+    def conversation_for(self, channel: str, address: str) -> tuple[Conversation, bool]:
+        """The conversation of a channel address, created on first contact. (conversation, created)"""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.conversations).where(and_(
+                t.conversations.c.channel == channel, t.conversations.c.address == address))).first()
+            if row is not None:
+                return _conversation(row), False
+            try:
+                conn.execute(insert(t.conversations).values(id=str(uuid.uuid4()), channel=channel, address=address,
+                                                            mode="bot", created_at=now()))
+            except IntegrityError:
+                pass  # created meanwhile by a concurrent webhook
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.conversations).where(and_(
+                t.conversations.c.channel == channel, t.conversations.c.address == address))).one()
+        return _conversation(row), True
+
+    def find_conversation(self, channel: str, address: str) -> Conversation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.conversations).where(and_(
+                t.conversations.c.channel == channel, t.conversations.c.address == address))).first()
+        return _conversation(row) if row else None
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.conversations).where(t.conversations.c.id == conversation_id)).first()
+        return _conversation(row) if row else None
+
+    def update_conversation(self, conversation_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id).values(**values))
+
+    # inbox -------------------------------------------------------------------------------------
+    def accept(self, inbound: Inbound, conversation_id: str) -> bool:
+        """Keep an inbound message for processing; False when the channel already delivered it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t.inbox).values(
+                    channel=inbound.channel, message_key=inbound.message_key, conversation_id=conversation_id,
+                    kind=inbound.kind, text=inbound.text[:4096], latitude=inbound.latitude, longitude=inbound.longitude,
+                    language_hint=inbound.language_hint, status="pending", attempts=0, received_at=now()))
+                conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id)
+                             .values(last_inbound_at=now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def pending(self, conversation_id: str) -> list[PendingMessage]:
+        """Messages not yet handled whose retry time has come, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.inbox).where(and_(
+                t.inbox.c.conversation_id == conversation_id, t.inbox.c.status == "pending",
+                or_(t.inbox.c.next_attempt_at.is_(None), t.inbox.c.next_attempt_at <= now())))
+                .order_by(t.inbox.c.id)).all()
+        return [PendingMessage(r.id, r.kind, r.text, r.latitude, r.longitude, r.language_hint, r.attempts) for r in rows]
+
+    def conversations_with_pending(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.inbox.c.conversation_id).where(and_(
+                t.inbox.c.status == "pending",
+                or_(t.inbox.c.next_attempt_at.is_(None), t.inbox.c.next_attempt_at <= now()))).distinct()).all()
+        return [r[0] for r in rows]
+
+    def finish(self, inbox_id: int, status: str = "done") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.inbox).where(t.inbox.c.id == inbox_id).values(status=status))
+
+    def retry_later(self, inbox_id: int, attempts: int, delay_seconds: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.inbox).where(t.inbox.c.id == inbox_id).values(
+                attempts=attempts, next_attempt_at=now() + dt.timedelta(seconds=delay_seconds)))
+
+    # transcript ------------------------------------------------------------------------------
+    def add_message(self, conversation_id: str, author: str, text: str, kind: str = "text",
+                    data: dict[str, Any] | None = None, author_name: str | None = None) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(t.messages).values(
+                conversation_id=conversation_id, author=author, author_name=author_name, kind=kind, text=text,
+                data=data, created_at=now())).inserted_primary_key[0])
+
+    def transcript(self, conversation_id: str, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.messages).where(and_(
+                t.messages.c.conversation_id == conversation_id, t.messages.c.id > after_id))
+                .order_by(t.messages.c.id).limit(limit)).all()
+        return [{"id": r.id, "author": r.author, "author_name": r.author_name, "kind": r.kind, "text": r.text,
+                 "data": r.data, "at": aware(r.created_at).isoformat()} for r in rows]  # type: ignore[union-attr]
+
+    # privacy -----------------------------------------------------------------------------------
+    def erase(self, conversation_id: str) -> None:
+        """Delete everything about one conversation (the directory's unmet needs hold nothing personal)."""
+        with self.engine.begin() as conn:
+            handoff_ids = select(t.handoffs.c.id).where(t.handoffs.c.conversation_id == conversation_id)
+            conn.execute(update(t.referrals).where(t.referrals.c.handoff_id.in_(handoff_ids)).values(handoff_id=None))
+            conn.execute(delete(t.notes).where(t.notes.c.handoff_id.in_(handoff_ids)))
+            conn.execute(delete(t.handoff_events).where(t.handoff_events.c.handoff_id.in_(handoff_ids)))
+            conn.execute(delete(t.handoffs).where(t.handoffs.c.conversation_id == conversation_id))
+            conn.execute(delete(t.messages).where(t.messages.c.conversation_id == conversation_id))
+            conn.execute(delete(t.inbox).where(t.inbox.c.conversation_id == conversation_id))
+            conn.execute(delete(t.conversations).where(t.conversations.c.id == conversation_id))
+
+    def expired(self, retention_days: int) -> list[str]:
+        """Conversations silent for longer than the retention period, with no open handoff."""
+        limit = now() - dt.timedelta(days=retention_days)
+        open_ids = select(t.handoffs.c.conversation_id).where(t.handoffs.c.status.in_(("waiting", "assigned")))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.conversations.c.id).where(and_(
+                or_(t.conversations.c.last_inbound_at < limit,
+                    and_(t.conversations.c.last_inbound_at.is_(None), t.conversations.c.created_at < limit)),
+                t.conversations.c.id.notin_(open_ids)))).all()
+        return [r[0] for r in rows]
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(id=row.id, channel=row.channel, address=row.address, language=row.language, script=row.script,
+                        city=row.city, mode=row.mode, created_at=aware(row.created_at),  # type: ignore[arg-type]
+                        last_inbound_at=aware(row.last_inbound_at), apology_sent_at=aware(row.apology_sent_at),
+                        notice_sent_at=aware(row.notice_sent_at))

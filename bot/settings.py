@@ -1,0 +1,114 @@
+"""Settings from the environment: one typed place, secrets masked, bad values fail fast by name."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self.value else "Secret('')"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> Secret:
+    """PUTOKAZ_SECRET_KEY, else one made once and kept in the data folder (local use)."""
+    if env.get("PUTOKAZ_SECRET_KEY"):
+        return Secret(env["PUTOKAZ_SECRET_KEY"])
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return Secret(path.read_text(encoding="utf-8").strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 8000
+    host: str = "127.0.0.1"
+    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+    actions_url: str = "http://127.0.0.1:5055"
+    database_url: str = ""
+    redis_url: str = ""  # empty: in-process stores (one gateway process)
+    data_dir: Path = Path("var")
+    secret_key: Secret = field(default_factory=lambda: Secret(""))
+    telegram_token: Secret = field(default_factory=lambda: Secret(""))
+    telegram_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    telegram_api_base_url: str = ""
+    whatsapp_verify_token: Secret = field(default_factory=lambda: Secret(""))
+    whatsapp_app_secret: Secret = field(default_factory=lambda: Secret(""))
+    whatsapp_token: Secret = field(default_factory=lambda: Secret(""))
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v20.0"
+    whatsapp_template_reengage: str = "putokaz_reengage"
+    retention_days: int = 30
+    rate_limit_per_minute: int = 20
+    handoff_unclaimed_minutes: int = 15
+    retry_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("PUTOKAZ_DATA_DIR", "var"))
+        rasa = tuple(u.strip().rstrip("/") for u in env.get("RASA_URL", "http://127.0.0.1:5005").split(",") if u.strip())
+        if not rasa:
+            raise SettingsError("RASA_URL must name at least one Rasa server")
+        for url in rasa:
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(f"RASA_URL must be http(s) URLs, not {url!r}")
+        whatsapp = (env.get("WHATSAPP_TOKEN"), env.get("WHATSAPP_PHONE_NUMBER_ID"))
+        if any(whatsapp) and not all(whatsapp):
+            missing = "WHATSAPP_PHONE_NUMBER_ID" if whatsapp[0] else "WHATSAPP_TOKEN"
+            raise SettingsError(f"{missing} is needed together with the other WhatsApp setting")
+        return cls(
+            port=_int(env, "PUTOKAZ_PORT", 8000, 1),
+            host=env.get("PUTOKAZ_HOST", "127.0.0.1"),
+            rasa_urls=rasa,
+            actions_url=env.get("PUTOKAZ_ACTIONS_URL", "http://127.0.0.1:5055").rstrip("/"),
+            database_url=env.get("DATABASE_URL", ""),
+            redis_url=env.get("REDIS_URL", ""),
+            data_dir=data_dir,
+            secret_key=_secret_key(env, data_dir),
+            telegram_token=Secret(env.get("TELEGRAM_BOT_TOKEN", "")),
+            telegram_webhook_secret=Secret(env.get("TELEGRAM_WEBHOOK_SECRET", "")),
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", ""),
+            whatsapp_verify_token=Secret(env.get("WHATSAPP_VERIFY_TOKEN", "")),
+            whatsapp_app_secret=Secret(env.get("WHATSAPP_APP_SECRET", "")),
+            whatsapp_token=Secret(env.get("WHATSAPP_TOKEN", "")),
+            whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+            whatsapp_api_base_url=env.get("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v20.0").rstrip("/"),
+            whatsapp_template_reengage=env.get("WHATSAPP_TEMPLATE_REENGAGE", "putokaz_reengage"),
+            retention_days=_int(env, "PUTOKAZ_RETENTION_DAYS", 30, 1),
+            rate_limit_per_minute=_int(env, "PUTOKAZ_RATE_LIMIT_PER_MINUTE", 20, 1),
+            handoff_unclaimed_minutes=_int(env, "PUTOKAZ_HANDOFF_UNCLAIMED_MINUTES", 15, 1),
+        )
