@@ -12,9 +12,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 
-from bot.i18n.bidi import RTL_LANGUAGES, isolate, isolate_ltr_runs
+from bot.i18n.localiser import Localiser
 from bot.i18n.responses import Responses
-from bot.i18n.script import to_cyrillic
 from service_directory import open_directory
 
 T = TypeVar("T")
@@ -32,41 +31,22 @@ async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Say:
-    """Sends named responses in the conversation's language and script."""
+class Say(Localiser):
+    """A Localiser that also sends: named responses and texts to the person."""
 
-    dispatcher: CollectingDispatcher
-    responses: Responses
-    language: str
-    script: str
+    dispatcher: CollectingDispatcher | None = None
 
     @classmethod
     def of(cls, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Say:
-        language = tracker.get_slot("language") or "en"
-        script = tracker.get_slot("script") or "latn"
-        return cls(dispatcher, Responses(domain.get("responses", {})), language, script)
-
-    def text(self, name: str, **values: Any) -> str:
-        return self.responses.text(name, self.language, self.script, **values)
-
-    def value(self, text: str) -> str:
-        """A dynamic value (a name, a number) made safe for the conversation's script and direction."""
-        if self.language == "sr" and self.script == "cyrl":
-            text = to_cyrillic(text)
-        return isolate(text, self.language)
-
-    def paragraph(self, text: str) -> str:
-        """Running text from the directory: Latin names and numbers isolated in RTL, script for Serbian."""
-        if self.language == "sr" and self.script == "cyrl":
-            return to_cyrillic(text)
-        if self.language in RTL_LANGUAGES:
-            return isolate_ltr_runs(text)
-        return text
+        return cls(Responses(domain.get("responses", {})), tracker.get_slot("language") or "en",
+                   tracker.get_slot("script") or "latn", dispatcher)
 
     def utter(self, name: str, **values: Any) -> None:
         rendered = self.responses.render(name, self.language, self.script, **values)
         buttons = [{"title": t, "payload": p} for t, p in rendered.buttons]
+        assert self.dispatcher is not None
         self.dispatcher.utter_message(text=rendered.text, buttons=buttons or None)
 
     def send(self, text: str, **kwargs: Any) -> None:
+        assert self.dispatcher is not None
         self.dispatcher.utter_message(text=text, **kwargs)

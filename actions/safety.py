@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.cards import card
 from actions.context import Say, directory, in_thread
+from bot.i18n.cards import card
 from service_directory import Query, search
 
 

@@ -9,15 +9,17 @@ Within a script, a log-linear score adds up:
   letters (the Pashto keyboard), the Arabic article, Serbian č ć š ž đ, Arabizi digits;
 - words: function and chat words of each language, folded (see `normalise.fold`) so Pashto typed
   on a Persian keyboard (ی for ې/ۍ, ش for ښ, ر for ړ ...) still matches, plus a few Persian and
-  Pashto verb shapes; for Latin text also the word frequencies of `langidentify`'s English and
-  Croatian top-word lists;
-- the `langidentify` n-gram model (it ships inside its wheel; restricted to en, ar, fa, ps, sr,
-  hr), weighted by how much text there is, since on one or two words it guesses.
+  Pashto verb shapes and suffixes; for Latin text a naive-Bayes sum over words, with the word
+  frequencies of `langidentify`'s English, Croatian and Serbian top-word lists (Serbian
+  transliterated, each also without diacritics) and our romanised word lists;
+- the `langidentify` n-gram model (it ships inside its wheel: ar/fa/ps for Arabic script, en/hr
+  for Latin), weighted by how much text there is, since on one or two words it guesses.
 
-A softmax over the score turns it into `confidence`, with a temperature fitted on the NLU
-training examples, so that about `confidence` of the messages detected with it are right.
-Word lists are written from knowledge of the languages (months, weekdays, countries and
-currencies included), never copied from an evaluation set.
+Place names ("Šid", "Beograd", "novi sad") are no evidence of a message's language. A softmax
+over the score gives `confidence`; on the NLU examples its calibration error is about 1 %, so
+about `confidence` of the messages detected with it are right. Word lists are written from
+knowledge of the languages (months, weekdays, countries and currencies included), never copied
+from an evaluation set. `bench/nlu/langid_eval.py` measures all of it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.components.normalise import clean, fold
-from bot.i18n.script import serbian_script
+from bot.i18n.script import serbian_script, to_cyrillic, to_latin
 
 CODES = ("en", "ar", "fa", "ps", "sr")
 ARABIC_CODES = ("ar", "fa", "ps")
@@ -48,19 +50,18 @@ W = {
     "ar_letter": 1.5,  # ة ى ؤ, each up to three
     "ar_hamza": 2.0,  # أ إ: Persian rarely, Pashto never writes the hamza on alef
     "ar_kaf": 2.5,  # ك: Persian and Pashto keyboards write ک
-    "yeh_only_ar": 0.0,  # ي with no letter of a Persian or Pashto keyboard
     "al": 0.8,  # a word starting with the article ال, up to three
-    "lex": 1.7,  # a function or chat word of the language
-    "lex_strong": 2.6,  # a word only that language has and that people type a lot
+    "lex": 2.0,  # a function or chat word of the language
+    "lex_strong": 3.5,  # a word only that language has and that people type a lot
     "fa_verb": 0.9,  # می/نمی + stem + personal ending
     "ps_verb": 1.0,  # -یږم/-یژم etc. on a Persian keyboard
     "ps_suffix": 0.8,  # plural -ونه, oblique -انو
     "fa_suffix": 0.8,  # plural -های
     "ps_adj_noun": 2.0,  # an adjective in -ي before a currency noun (Pashto word order)
     "ngram": 4.0,  # per unit of langidentify's normalised score gap, at full length
-    "ngram_floor": 2.0,  # gaps beyond this add nothing
+    "ngram_floor": 1.5,  # gaps beyond this add nothing
     "ngram_len": 12.0,  # letters at which the n-gram weight reaches 63 % of its full value
-    "prior_fa": 0.25,  # ties between Farsi/Dari and Pashto or Arabic lean to Farsi/Dari
+    "prior_fa": 0.15,  # ties lean to Farsi/Dari, but a fa/ps tie stays under 0.55 (language.decide)
     # Latin script
     "roman_lp": -6.0,  # log-probability of a word in a romanised word list
     "roman_weak_lp": -8.5,  # ... of a short word several languages share (na, da, ke, ye)
@@ -70,8 +71,8 @@ W = {
     "lat_ngram_floor": 2.5,
     "sr_diacritic": 3.0,  # č ć š ž đ outside place names
     "arabizi_digit": 2.0,  # 3ayez, 7ada, la2, sa3edni
-    "roman_cue": 0.8,  # kh/gh/zh, mi-...-am and similar shapes, up to three
-    "loan_gap": 3.0,  # romanised chat borrows English words: lp(word) >= lp_en(word) - this
+    "roman_cue": 0.8,  # a word unknown to English and Serbian shaped like kh/gh/zh, mi-...-am
+    "loan_gap": 2.0,  # romanised chat borrows English words: lp(word) >= lp_en(word) - this
     "prior_roman": -1.5,  # romanised ar/fa/ps are rarer than English or Serbian in Latin script
     "prior_roman_ps": -1.5,
     # Calibration
@@ -89,7 +90,7 @@ _ARABIC_LETTERS = re.compile(r"[ةىؤ]")
 _SERBIAN_LATIN = re.compile(r"[čćšžđ]")
 _TOKEN = re.compile(r"[^\W_]+")
 _ARABIC_TOKEN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
-_LATIN_TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F0-9]+")
+_WIFI = re.compile(r"\bwi[- ]fi\b")
 _ARABIZI_DIGIT = re.compile(r"^[2378]?[a-z]*[a-z][235679][a-z]|^[2379][a-z]{2,}|[a-z]{2}[2379]$")
 _ROMAN_CUES = (
     re.compile(r"^(kh|gh|zh)|[^cs](kh|zh)|ghw"),  # Persian/Arabic/Pashto consonants
@@ -133,7 +134,7 @@ _ARABIC_SCRIPT_WORDS: dict[str, str] = {
         ممنون ممنونم مرسی خداحافظ خدافظ بله آره اره نخیر کمک همراه جای جا پول غذا نان لباس بچه بچه‌ها
         بچم بچه‌ام مادر پدر برادر خواهر خانواده شوهر بیمارستان سرد گرسنه
         گشنه تشنه خسته میترسم ترس بگیرم بده بدید بگو بگید بنویس حرف صحبت زبان فارسی دری انگلیسی ساله سالمه
-        تنها تنهام برو رفتم آمدم امدم اومدم گم کشتن میکشم میکشن میزنن زدن مه مره ره کتی یگان بیخی
+        تنها تنهام برو رفتم آمدم امدم اومدم گم کشتن میکشم میکشن میزنن زدن مه مره ره کتی یگان بیخی نه
         چطو اینه اینا
         ژانویه فوریه آوریل ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر
         فروردین اردیبهشت خرداد مرداد شهریور آبان بهمن اسفند
@@ -202,7 +203,7 @@ _ROMAN_WORDS: dict[str, str] = {
         nemidonam nemidunam nemifahmam midan midin midonam midoonam mikonam mikoni mikone mikonid mikonan
         mizanan mizanand miram mirim miay biya boro bezan bekon kon konid bokon bede bedid begir begid begoo
         bego benevis benivis bezanam bekhabam bekhabim bekhaabam khab khaab khob khoob khub khube khubi khoobi
-        kheili khaili kheyli khyli ziad ziyad lotfan merci mersi mamnoon mamnun mamnunam tashakor tashakkor
+        kheili khaili kheyli khyli ziad ziyad lotfan mamnoon mamnun mamnunam tashakor tashakkor
         sepas khodahafez khodafez khoda hafez bale baleh areh nakheir nakhair komak komaak kumak daram dare
         darim darid daran nadaram nadarim lazem niaz niyaz dardam mariz bimar bimarestan daktar dawa darou
         daru ghaza ghazaa lebas kafsh pool pul kaar karo bache bacheha bachaha bachem madar pedar baradar
@@ -224,17 +225,18 @@ _ROMAN_WORDS: dict[str, str] = {
         angrezi lutfan serbi gooro nor ghwaro ao tashakor komak kumak wakil daktar
     """,
 }
+_GREETINGS = " salam salaam slm salamalekum assalamu asalam alaikum alaykum alikum aleikum alekum walaikum"
 _ROMAN_WEAK_WORDS: dict[str, str] = {
-    "ar": "el al la ma ya fi b w wa min ala",
-    "fa": "chi che ke ki va ba be ye to in na ne dar ro ra bia are insan",
-    "ps": "de da ta ke sa ho aw na ye she ma pa bia za insan",
+    "ar": "el al la ma ya fi b w wa min ala merci mersi" + _GREETINGS,
+    "fa": "chi che ke ki va ba be ye to in na ne dar ro ra bia are insan merci mersi" + _GREETINGS,
+    "ps": "de da ta ke sa ho aw na ye she ma pa bia za insan" + _GREETINGS,
 }
 # English and Serbian chat words that the top-word lists of langidentify miss (Serbian there is
 # Croatian, and with its diacritics).
 _CHAT_WORDS: dict[str, str] = {
     "en": """
         pls plz thx tnx u ur im dont cant wont wanna gonna gotta pleaseee hii hiii lol omg bro sis
-        okay ok bye thanks thank yes yeah yep nope hello hey where need help doctor sleep food
+        okay ok bye thanks thank yes yeah yep nope hello hey where need help doctor sleep food wifi ya
         english arabic persian farsi dari pashto serbian croatian bosnian albanian somali kurdish urdu
         turkish french german russian chinese bengali afghan syrian iraqi iranian pakistani
         afghanistan syria iraq iran pakistan tunisia morocco algeria egypt somalia eritrea bangladesh
@@ -262,26 +264,34 @@ _CHAT_WORDS: dict[str, str] = {
     """,
 }
 # Places in Serbia people name in any language; they are no evidence of the message's language.
-_PLACES = frozenset("""
-    beograd belgrade belgrad београд šid sid shid шид subotica суботица sombor kikinda horgoš horgos
-    horgosh kanjiža kanjiza preševo presevo preshevo bujanovac vranje niš nis nish pirot dimitrovgrad
-    obrenovac krnjača krnjaca adaševci adasevci principovac sjenica sienica tutin bogovađa bogovadja
-    loznica banja koviljača koviljaca lajkovac bela palanka divljana miratovac novi sad novisad kraljevo
-    savamala srbija serbia vojvodina zemun zrenjanin čačak cacak kragujevac
-""".split())
-
-_PLACE_PHRASES = re.compile(r"\b(novi\s*sad|bela\s+palanka|banja\s+koviljač?c?a|red\s+cross)\b")
+_PLACE_NAMES = """
+    beograd belgrade belgrad šid sid shid subotica sombor kikinda horgoš horgos horgosh kanjiža kanjiza
+    preševo presevo preshevo bujanovac vranje niš nis nish pirot dimitrovgrad obrenovac krnjača krnjaca
+    adaševci adasevci principovac sjenica sienica tutin bogovađa bogovadja loznica koviljača koviljaca
+    lajkovac palanka divljana miratovac novisad kraljevo savamala vojvodina zemun zrenjanin čačak
+    cacak kragujevac bosilegrad sombor
+""".split()
+_PLACES = frozenset(_PLACE_NAMES) | frozenset(to_cyrillic(p) for p in _PLACE_NAMES)
+# Names of several words (and organisations) that are no evidence either; replaced by one place.
+_PLACE_PHRASES = re.compile(
+    r"\b(novi\s*sad|нови\s*сад|bela\s+palanka|бела\s+паланка|banja\s+koviljač?c?a|бања\s+ковиљача"
+    r"|red\s+cross|crveni\s+krst|црвени\s+крст)\b")
 _ELONGATED = re.compile(r"(\w)\1{2,}")
-_ARABIC_LEX = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_WORDS.items()}
-_ARABIC_STRONG = {code: frozenset(fold(w) for w in words.split()) for code, words in _ARABIC_SCRIPT_STRONG.items()}
+_ARABIC_LEX = {code: frozenset(map(fold, words.split())) for code, words in _ARABIC_SCRIPT_WORDS.items()}
+_ARABIC_STRONG = {code: frozenset(map(fold, words.split())) for code, words in _ARABIC_SCRIPT_STRONG.items()}
 _ROMAN = {code: frozenset(words.split()) for code, words in _ROMAN_WORDS.items()}
 _ROMAN_WEAK = {code: frozenset(words.split()) for code, words in _ROMAN_WEAK_WORDS.items()}
 _CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
+# Greetings and courtesies everyone who writes Arabic script types: the n-gram model's guess on
+# them says nothing (their spelling, e.g. ك or ی in "علیکم", still does).
+_SHARED_ARABIC = frozenset(fold(w) for w in """
+    سلام السلام سلامونه علیکم عليكم علیکم وعلیکم هلو های هاي بای باي اوکی اوكي مرسی مرسي الله انشالله
+    ان‌شاءالله ماشالله الحمدلله خدا حافظ""".split())
 _FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
 _PS_SUFFIX = re.compile(r"...(ونه|انو)$|^وو..")  # plurals; perfective و before و: ووایه, وواهه
 _FA_SUFFIX = re.compile(r"..های$")
 _PS_VERB = re.compile(r"(یژ|یږ|یگ)(م|ی|و|ئ|ه)$")
-_CURRENCY = frozenset(fold(w) for w in "دينار دینار ريال ریال ډالر دالر يورو یورو روپۍ روپيه پونډ ليره لیره درهم".split())
+_CURRENCY = frozenset(map(fold, "دينار ريال ډالر دالر يورو روپۍ روپيه پونډ ليره درهم".split()))
 _ADJ_YEH = re.compile(r"..(ي|ی|ۍ)$")
 
 
@@ -295,31 +305,69 @@ class Detection:
 
 
 class LanguageDetector:
-    """Stateless detector; the n-gram model loads on first use (about 1.4 s)."""
+    """Stateless detector; the n-gram models and word lists load on first use (about 2 s with the
+    lite models that the `langidentify` wheel ships; the optional `langidentify-full-model`
+    package, used for Arabic script when installed, takes about 8 s and 170 MB more)."""
 
-    def __init__(self, variant: str = "auto") -> None:
-        self.variant = variant  # langidentify's "lite" or "full" model; "auto": full when installed
+    def __init__(self, arabic_model: str = "auto", latin_model: str = "lite") -> None:
+        # langidentify's "lite" or "full" model for each script; "auto": full when installed
+        self.arabic_model = arabic_model
+        self.latin_model = latin_model
 
-    @cached_property
-    def _ngram(self):  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _load(codes: str, variant: str):  # type: ignore[no-untyped-def]
         from langidentify import Detector, Language, Model
 
-        languages = Language.from_comma_separated("en,ar,fa,ps,sr,hr")
-        if self.variant == "lite":
+        languages = Language.from_comma_separated(codes)
+        if variant == "lite":
             return Detector(Model.load_lite(languages))
-        if self.variant == "full":
+        if variant == "full":
             return Detector(Model.load_full(languages))
         return Detector(Model.load(languages))
 
     @cached_property
-    def _topwords(self) -> tuple[dict, int, int]:  # type: ignore[type-arg]
-        model = self._ngram.model
+    def _ngram_arabic(self):  # type: ignore[no-untyped-def]
+        return self._load("ar,fa,ps", self.arabic_model)
+
+    @cached_property
+    def _ngram_latin(self):  # type: ignore[no-untyped-def]
+        return self._load("en,hr", self.latin_model)
+
+    @cached_property
+    def _latin_words(self) -> dict[str, tuple[float, float]]:
+        """Word -> (English, Serbian) log-probability from langidentify's top-word lists: English;
+        Croatian and Serbian (its Cyrillic list transliterated), each also without diacritics."""
+        model = self._ngram_latin.model
+        words: dict[str, tuple[float, float]] = {}
+
+        def add(word: str, en: float, sr: float) -> None:
+            old = words.get(word, (-math.inf, -math.inf))
+            words[word] = (max(old[0], en), max(old[1], sr))
+
         codes = [lang.iso_code for lang in model.languages]
-        return model.topwords_table, codes.index("en"), codes.index("hr")
+        for word, entry in model.topwords_table.items():
+            if not isinstance(entry, tuple):
+                continue  # skip-word marker
+            en = sr = -math.inf
+            for index, prob in zip(*entry):
+                if codes[index] == "en":
+                    en = float(prob)
+                else:
+                    sr = float(prob)
+            add(word, en, sr)
+            if sr > -math.inf and word.translate(_STRIP_SERBIAN) != word:
+                add(word.translate(_STRIP_SERBIAN), -math.inf, sr)
+        for word, prob in _serbian_topwords(self.latin_model):
+            if len(word) < 3:
+                continue  # the short ones are in the Croatian list, and "a", "i" are English too
+            latin = to_latin(word)
+            add(latin, -math.inf, prob)
+            add(latin.translate(_STRIP_SERBIAN), -math.inf, prob)
+        return words
 
     def ngram_scores(self, text: str) -> dict[str, float]:
         """langidentify's normalised scores, Croatian counted as Serbian (Latin script)."""
-        detector = self._ngram
+        detector = self._ngram_arabic if _ARABIC_SCRIPT.search(text) else self._ngram_latin
         detector.detect(text)
         results = detector.results
         langs = detector.model.languages
@@ -335,25 +383,25 @@ class LanguageDetector:
 
     def detect(self, text: str) -> Detection:
         text = _ELONGATED.sub(r"\1", clean(text or ""))  # "salaaaam", "pleaseee"
-        lowered = text.lower()
+        lowered = _WIFI.sub("wifi", text.lower())
         tokens = [t for t in _TOKEN.findall(lowered) if not t.isdigit()]
         n_words = len(tokens)
-        arabic = len(_ARABIC_SCRIPT.findall(text))
-        cyrillic = len(_CYRILLIC.findall(text))
-        latin_tokens = [t for t in _LATIN_TOKEN.findall(_PLACE_PHRASES.sub(" novisad ", lowered)) if not t.isdigit()]
-        latin = sum(len(_LATIN.findall(t)) for t in latin_tokens)
+        # Place names (and a few organisations) say nothing of the message's language: count the
+        # letters of the other words, unless there are none.
+        named = [t for t in _TOKEN.findall(_PLACE_PHRASES.sub(" novisad ", lowered)) if not t.isdigit()]
+        content = [t for t in named if t not in _PLACES] or named
+        arabic, cyrillic, latin = (sum(len(p.findall(t)) for t in content)
+                                   for p in (_ARABIC_SCRIPT, _CYRILLIC, _LATIN))
         if arabic == cyrillic == latin == 0:
             return Detection(None, 0.0, None, n_words)
-        # Place names and other Latin words inside Arabic-script or Cyrillic messages are no
-        # evidence of the language: weigh the Latin letters of place names at nothing.
-        latin_content = sum(len(_LATIN.findall(t)) for t in latin_tokens if t not in _PLACES)
-        if cyrillic and cyrillic >= max(1.5 * arabic, latin_content):
+        # An Arabic-script letter carries more (short vowels are not written): weigh it 1.5.
+        if cyrillic and cyrillic >= max(1.5 * arabic, latin):
             confidence = 0.99 if cyrillic >= 6 else 0.9 if cyrillic >= 3 else 0.75
             return Detection("sr", confidence, "cyrl", n_words, _onehot("sr", confidence))
-        if arabic and 1.5 * arabic >= latin_content:
+        if arabic and 1.5 * arabic >= latin:
             logits = self._arabic_script(text)
         else:
-            logits = self._latin_script(lowered, latin_tokens)
+            logits = self._latin_script([t for t in named if _LATIN.search(t)])
         scores = _softmax(logits, W["temperature"])
         code = max(scores, key=lambda c: scores[c])
         script = serbian_script(text) if code == "sr" else None
@@ -364,7 +412,6 @@ class LanguageDetector:
     def _arabic_script(self, text: str) -> dict[str, float]:
         logits = {"ar": 0.0, "fa": W["prior_fa"], "ps": 0.0}
         words = _ARABIC_TOKEN.findall(text)
-        letters = sum(len(w) for w in words)
 
         pashto = len(_PASHTO_LETTERS.findall(text))
         logits["ps"] += W["ps_letter"] * min(pashto, 3) + W["heh_hamza"] * min(text.count("ۀ"), 1)
@@ -379,8 +426,6 @@ class LanguageDetector:
             logits["fa"] -= W["yeh_not_fa"]
             if persian_yk or persian_pczg:
                 logits["ps"] += W["yeh_mixed_ps"]
-            elif not pashto:
-                logits["ar"] += W["yeh_only_ar"]
         logits["ar"] += W["ar_letter"] * min(len(_ARABIC_LETTERS.findall(text)), 3)
         if "ك" in text:
             logits["ar"] += W["ar_kaf"]
@@ -404,32 +449,29 @@ class LanguageDetector:
             if fold(second) in _CURRENCY and _ADJ_YEH.search(first):
                 logits["ps"] += W["ps_adj_noun"]
 
-        if words:
-            ngram = self.ngram_scores(" ".join(words))
-            weight = W["ngram"] * (1.0 - math.exp(-letters / W["ngram_len"]))
+        telling = [w for w, f in zip(words, folded) if f not in _SHARED_ARABIC]
+        if telling:
+            ngram = self.ngram_scores(" ".join(telling))
+            weight = W["ngram"] * (1.0 - math.exp(-sum(len(w) for w in telling) / W["ngram_len"]))
             for code in ARABIC_CODES:
                 logits[code] += weight * max(ngram.get(code, -W["ngram_floor"]), -W["ngram_floor"])
         return logits
 
     # --- Latin script: en, sr and romanised ar, fa, ps -----------------------------------------
 
-    def _latin_script(self, lowered: str, tokens: list[str]) -> dict[str, float]:
-        logits = {"en": 0.0, "sr": 0.0, "ar": W["prior_roman"], "fa": W["prior_roman"], "ps": W["prior_roman_ps"]}
+    def _latin_script(self, tokens: list[str]) -> dict[str, float]:
+        logits = {"en": 0.0, "sr": 0.0, "ar": W["prior_roman"], "fa": W["prior_roman"],
+                  "ps": W["prior_roman_ps"]}
         content = [t for t in tokens if t not in _PLACES and t != "novisad"] or tokens
-        table, en_index, hr_index = self._topwords
+        known = self._latin_words
         floor = W["floor_lp"]
         for token in content:
             plain = token.translate(_NO_DIGITS)
             if not plain:
                 continue
             lp = {code: floor for code in LATIN_CODES}
-            entry = table.get(plain)
-            if isinstance(entry, tuple):
-                for index, prob in zip(*entry):
-                    if index == en_index:
-                        lp["en"] = max(lp["en"], float(prob))
-                    elif index == hr_index:
-                        lp["sr"] = max(lp["sr"], float(prob))
+            en, sr = known.get(plain, (floor, floor))
+            lp["en"], lp["sr"] = max(en, floor), max(sr, floor)
             for code in ("en", "sr"):
                 if plain in _CHAT[code]:
                     lp[code] = max(lp[code], W["chat_lp"])
@@ -463,6 +505,34 @@ class LanguageDetector:
 
 
 _NO_DIGITS = str.maketrans("", "", "0123456789")
+_STRIP_SERBIAN = str.maketrans({"č": "c", "ć": "c", "š": "s", "ž": "z", "đ": "dj"})
+
+
+def _serbian_topwords(variant: str) -> list[tuple[str, float]]:
+    """langidentify's Serbian (Cyrillic) top words with their log-probabilities, read from the
+    file its wheel ships (the model leaves them out when Serbian is the only Cyrillic language)."""
+    import gzip
+    from importlib import resources
+
+    packages = ["langidentify.models.lite"] if variant == "lite" else []
+    packages += ["langidentify_full_model.data", "langidentify.models.full", "langidentify.models.lite"]
+    for package in packages:
+        try:
+            ref = resources.files(package).joinpath("topwords-sr.txt.gz")
+            if not ref.is_file():
+                continue
+            with gzip.open(ref.open("rb"), "rt", encoding="utf-8") as handle:
+                pairs = []
+                for line in handle:
+                    if line.startswith("#"):
+                        continue
+                    word, _, prob = line.rstrip("\n").rpartition(" ")
+                    if word:
+                        pairs.append((word, float(prob)))
+                return pairs
+        except (ModuleNotFoundError, FileNotFoundError, ValueError):
+            continue
+    return []
 
 
 def _onehot(code: str, confidence: float) -> dict[str, float]:

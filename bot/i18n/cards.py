@@ -1,8 +1,10 @@
-"""A service as a short message: name, what it offers, address, phone, hours, languages, map, date."""
+"""A service as a short message: name, what it offers, address, phone, hours, languages, map, date.
+
+Shared by the actions (search results) and the console (a counsellor sends a service card)."""
 
 from __future__ import annotations
 
-from actions.context import Say
+from bot.i18n.localiser import Localiser
 from bot.i18n.names import endonym
 from service_directory import SearchHit, Service, pick, place_name
 from service_directory.schedule import minutes
@@ -10,7 +12,7 @@ from service_directory.schedule import minutes
 MAX_DESCRIPTION = 300
 
 
-def hours_text(say: Say, service: Service) -> str:
+def hours_text(say: Localiser, service: Service) -> str:
     schedule = service.schedule
     if schedule is None:
         return say.text("label_hours_unknown")
@@ -30,7 +32,7 @@ def hours_text(say: Say, service: Service) -> str:
     return "; ".join(parts)
 
 
-def card(say: Say, hit: SearchHit, number: int) -> str:
+def card(say: Localiser, hit: SearchHit, number: int) -> str:
     """One service in the conversation's language; RTL-safe and in the person's Serbian script."""
     s, lang = hit.service, say.language
     lines = [f"{number}. {say.value(pick(s.name, lang))}"]

@@ -1,0 +1,68 @@
+"""Finding services, per language, through the real Rasa server and action server."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n.responses import Responses
+from bot.runner import Stack
+from tests.support import button_payloads, new_sender, talk, texts
+
+RESPONSES = Responses.from_domain_dir()
+ASK_DOCTOR_IN_BELGRADE = {
+    "en": "i need a doctor in belgrade",
+    "ar": "بدي دكتور في بلغراد",
+    "fa": "در بلگراد داکتر میخواهم",
+    "ps": "زه په بلګراد کې ډاکټر ته اړتیا لرم",
+    "sr": "treba mi lekar u Beogradu",
+}
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize("language", sorted(ASK_DOCTOR_IN_BELGRADE))
+def test_service_question_answers_with_cards_in_the_language(rasa_stack: Stack, language: str) -> None:
+    replies = talk(rasa_stack.rasa_url, new_sender(), ASK_DOCTOR_IN_BELGRADE[language])
+    text = texts(replies)
+    assert RESPONSES.text("label_last_checked", language) in text
+    assert RESPONSES.text("label_address", language) in text
+    assert "1. " in text
+
+
+@pytest.mark.rasa
+def test_missing_place_is_asked_with_buttons_then_remembered(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    first = talk(rasa_stack.rasa_url, sender, "where can i find a lawyer")
+    assert texts(first) == RESPONSES.text("utter_ask_city", "en")
+    assert '/inform{"city": "belgrade"}' in button_payloads(first)
+    second = talk(rasa_stack.rasa_url, sender, '/inform{"city": "belgrade"}')
+    assert "Belgrade" in texts(second) and RESPONSES.text("label_phone", "en") in texts(second)
+
+
+@pytest.mark.rasa
+def test_more_pages_on_without_repeating(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    first = texts(talk(rasa_stack.rasa_url, sender, "I need food in Belgrade"))
+    more = texts(talk(rasa_stack.rasa_url, sender, "/show_more"))
+    assert "1. " in first and "4. " in more and "1. " not in more
+
+
+@pytest.mark.rasa
+def test_shared_location_finds_the_nearest(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    talk(rasa_stack.rasa_url, sender, "i need a place to sleep")
+    near_sjenica = talk(rasa_stack.rasa_url, sender, '/ask_service{"latitude": 43.27, "longitude": 20.0}')
+    assert "Sjenica" in texts(near_sjenica)
+
+
+@pytest.mark.rasa
+def test_closed_centres_are_never_offered(rasa_stack: Stack) -> None:
+    reply = texts(talk(rasa_stack.rasa_url, new_sender(), "I need a place to sleep in Kikinda"))
+    assert "Kikinda" not in reply.split("\n")[1]  # the closed Kikinda centre is not the first card
+    assert "Reception Centre Kikinda" not in reply
+
+
+@pytest.mark.rasa
+def test_cyrillic_question_gets_cyrillic_answer(rasa_stack: Stack) -> None:
+    reply = texts(talk(rasa_stack.rasa_url, new_sender(), "треба ми лекар у Београду"))
+    assert RESPONSES.text("label_phone", "sr", "cyrl") in reply
+    assert "Telefon" not in reply
