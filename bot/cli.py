@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import directory_cli, telegram_cli
+from bot.console import cli as console_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     areas = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
     directory_cli.register(areas)
     telegram_cli.register(areas)
+    console_cli.register(areas)
     _register_run(areas)
     return parser
 

@@ -52,6 +52,17 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> Secret:
     return Secret(path.read_text(encoding="utf-8").strip())
 
 
+def _hours(env: Mapping[str, str]) -> str:
+    from bot.handoff.hours import DEFAULT_HOURS, parse_hours
+
+    value = env.get("PUTOKAZ_TEAM_HOURS", "").strip() or DEFAULT_HOURS
+    try:
+        parse_hours(value)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 8000
@@ -75,6 +86,7 @@ class Settings:
     rate_limit_per_minute: int = 20
     handoff_unclaimed_minutes: int = 15
     retry_seconds: float = 5.0
+    team_hours: str = "mo-fr 08:00-20:00; sa 10:00-16:00"  # Europe/Belgrade; closed on public holidays
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,4 +123,5 @@ class Settings:
             retention_days=_int(env, "PUTOKAZ_RETENTION_DAYS", 30, 1),
             rate_limit_per_minute=_int(env, "PUTOKAZ_RATE_LIMIT_PER_MINUTE", 20, 1),
             handoff_unclaimed_minutes=_int(env, "PUTOKAZ_HANDOFF_UNCLAIMED_MINUTES", 15, 1),
+            team_hours=_hours(env),
         )

@@ -119,3 +119,88 @@ def whatsapp_api() -> Iterator[FakeWhatsAppApi]:
 
     with FakeWhatsAppApi() as api:
         yield api
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import Browser
+
+    from tests.live_gateway import LiveGateway
+
+CHROMIUM = os.environ.get("PUTOKAZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveGateway]]:
+    """Start the real gateway app (create_app) on a free port in a background thread:
+    `live_gateway()` on a fresh SQLite file, `live_gateway(url)` on that database; stopped
+    afterwards. No Rasa: tests open handoffs directly (`.conversation`, `.open_handoff`)."""
+    from tests.live_gateway import LiveGateway
+
+    started: list[LiveGateway] = []
+
+    def start(database_url: str | None = None, **env: str) -> LiveGateway:
+        data = tmp_path_factory.mktemp("gateway")
+        gateway = LiveGateway(database_url or f"sqlite:///{data / 'putokaz.db'}", data, env).start()
+        started.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in started:
+        gateway.stop()
+
+
+@pytest.fixture
+def console_gateway(live_gateway: Callable[..., LiveGateway]) -> LiveGateway:
+    """The gateway on a fresh SQLite database, for console tests."""
+    return live_gateway()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by playwright-python (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: `apt-get install -y chromium` (scripts/services does it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+if TYPE_CHECKING:
+    from tests.live_gateway import ConsoleClient
+
+
+@pytest.fixture
+def console_staff(console_gateway: LiveGateway) -> Iterator[Callable[..., ConsoleClient]]:
+    """`console_staff("amina", "counsellor", languages=("ar",), team="belgrade")`: a new console
+    account on `console_gateway`, logged in over HTTP (cookie jar + CSRF token)."""
+    from tests.live_gateway import PASSWORD, ConsoleClient
+
+    made: list[ConsoleClient] = []
+
+    def make(username: str, role: str = "counsellor", languages: tuple[str, ...] = (),
+             team: str | None = None) -> ConsoleClient:
+        console_gateway.add_user(username, role, PASSWORD, languages, team)
+        client = ConsoleClient(console_gateway, username)
+        assert client.login().status_code == 200, f"{username} could not log in"
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

@@ -313,6 +313,13 @@ class LanguageDetector:
         # langidentify's "lite" or "full" model for each script; "auto": full when installed
         self.arabic_model = arabic_model
         self.latin_model = latin_model
+        self._ready = False
+
+    def warm_up(self) -> None:
+        """Load the models and word lists now rather than on the first message."""
+        self._ngram_arabic  # noqa: B018
+        self._latin_words  # noqa: B018
+        self._ready = True
 
     @staticmethod
     def _load(codes: str, variant: str):  # type: ignore[no-untyped-def]
@@ -366,7 +373,8 @@ class LanguageDetector:
         return words
 
     def ngram_scores(self, text: str) -> dict[str, float]:
-        """langidentify's normalised scores, Croatian counted as Serbian (Latin script)."""
+        """langidentify's normalised scores: ar/fa/ps for text with Arabic script, otherwise en/sr
+        (Croatian counted as Serbian); 0 for the best, negative for the others."""
         detector = self._ngram_arabic if _ARABIC_SCRIPT.search(text) else self._ngram_latin
         detector.detect(text)
         results = detector.results
@@ -382,6 +390,8 @@ class LanguageDetector:
         return {code: score - top for code, score in raw.items()}  # 0 for the best, negative for others
 
     def detect(self, text: str) -> Detection:
+        if not self._ready:
+            self.warm_up()  # everything at once: the first message pays, not a later one
         text = _ELONGATED.sub(r"\1", clean(text or ""))  # "salaaaam", "pleaseee"
         lowered = _WIFI.sub("wifi", text.lower())
         tokens = [t for t in _TOKEN.findall(lowered) if not t.isdigit()]
@@ -568,3 +578,34 @@ def decide(detected: str | None, confidence: float, n_words: int, current: str |
     if n_words >= 3 and confidence >= SWITCH_CONFIDENCE:
         return detected
     return None
+
+
+FOREIGN_LATIN = "fr,de,es,it,pt,nl,tr,pl,ro,sq,so"  # Latin-script languages people may write that we do not speak
+FOREIGN_GAP = 0.15
+
+
+class ForeignLanguageDetector:
+    """Recognises a Latin-script message in a language the assistant does not speak (French, Turkish, Somali...).
+
+    The main detector only chooses among our five languages, so a French sentence would read as
+    Serbian; this second opinion lets the assistant answer in English with the language buttons.
+    """
+
+    @cached_property
+    def _detector(self):  # type: ignore[no-untyped-def]
+        from langidentify import Detector, Language, Model
+
+        return Detector(Model.load(Language.from_comma_separated(f"en,hr,{FOREIGN_LATIN}")))
+
+    def foreign(self, text: str) -> str | None:
+        """The other language's code when the text (3+ words, Latin script) is clearly in one; else None."""
+        text = clean(text or "")
+        if len(re.findall(r"[^\W\d_]{2,}", text)) < 3 or len(_LATIN.findall(text)) < len(text.replace(" ", "")) * 0.6:
+            return None
+        if re.search(r"[a-z][235679]|[235679][a-z]", text.lower()):  # Arabizi digits: ours
+            return None
+        found = self._detector.detect(text)
+        code = getattr(found, "iso_code", None)
+        if code in (None, "en", "hr") or self._detector.results.gap < FOREIGN_GAP:
+            return None
+        return str(code)

@@ -18,11 +18,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.langid import CHOICE_CONFIDENCE, LanguageDetector, decide
+from bot.components.langid import CHOICE_CONFIDENCE, ForeignLanguageDetector, LanguageDetector, decide
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageIdentifier(GraphComponent):
-    detector = LanguageDetector()  # shared: the n-gram model loads once per process
+    detector = LanguageDetector()  # shared: the n-gram models load once per process
+    foreign = ForeignLanguageDetector()
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -49,6 +50,16 @@ class LanguageIdentifier(GraphComponent):
             return
         kept = [e for e in entities if e.get("entity") not in ("language", "script")]
         if detection is None:
+            message.set(ENTITIES, kept, add_to_output=True)
+            return
+        other = self.foreign.foreign(text[:1000]) if detection.script == "latn" or detection.code in ("en", "sr") else None
+        if other and not explicit:  # a language we do not speak: not understood, answered in English with buttons
+            intent = {"name": "nlu_fallback", "confidence": 1.0}
+            message.set(INTENT, intent, add_to_output=True)
+            message.set("language", {"code": detection.code, "confidence": round(detection.confidence * 0.3, 3),
+                                     "other": other}, add_to_output=True)
+        unknown_words = intent.get("name") == "nlu_fallback" and intent.get("confidence", 0.0) >= 1.0
+        if unknown_words and not explicit:  # gibberish or a language we do not speak: keep the conversation's
             message.set(ENTITIES, kept, add_to_output=True)
             return
         language = decide(detection.code, detection.confidence, detection.words, current, explicit)

@@ -14,9 +14,11 @@ from rapidfuzz import fuzz, process
 from bot.components.normalise import words
 
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "به", "با", "د")
-_LATIN_ENDINGS_MAX = 3
-_FUZZY_MIN_LENGTH = 5
-_FUZZY_CUTOFF = 84.0
+# Serbian case endings (Beogradu, Šida, Nišom, Subotici, Sjenici); short stems take only -u and -a.
+_ENDINGS = ("u", "a", "om", "i", "e", "em", "ima", "ama")
+_SHORT_STEM_ENDINGS = ("u", "a")
+_FUZZY_MIN_LENGTH = 6
+_FUZZY_CUTOFF = 86.0
 _MAX_WORDS = 5
 
 
@@ -57,12 +59,12 @@ class PhraseMatcher:
                 if found:
                     return (*found, 0.95)
         if last.isascii() and last.isalpha() and len(last) >= 4:  # Serbian case endings
-            for cut in range(1, _LATIN_ENDINGS_MAX + 1):
-                stem = last[:-cut]
-                if len(stem) < 3:
-                    break
-                for ending in ("", "a"):  # Niš -> Nišu, Šid -> Šida, Beograd -> Beogradu, Subotica -> Subotici
-                    found = self.table.get((*key[:-1], stem + ending))
+            for ending in _ENDINGS:
+                stem = last[: -len(ending)]
+                if not last.endswith(ending) or len(stem) < 3 or (len(stem) == 3 and ending not in _SHORT_STEM_ENDINGS):
+                    continue
+                for restored in ("", "a"):  # Niš -> Nišu, Beograd -> Beogradu, Subotica -> Subotici
+                    found = self.table.get((*key[:-1], stem + restored))
                     if found and found[0] != "language":
                         return (*found, 0.9)
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext
@@ -14,6 +15,14 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.components.normalise import words
 
 MAX_CHARS = 1000  # a 4,000-character message is cut for understanding; the whole text is kept
+_TAG = re.compile(r"<[^<>]{0,200}>")
+# Emoji people send instead of words; each adds the word as a token (the text is unchanged).
+EMOJI_WORDS = {"👍": "ok", "👌": "ok", "🙏": "thanks", "❤": "thanks", "👋": "hello", "😢": "sad", "😭": "sad"}
+
+
+def strip_markup(text: str) -> str:
+    """HTML tags become spaces of the same length, so offsets into the original text still hold."""
+    return _TAG.sub(lambda m: " " * len(m.group(0)), text)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -30,7 +39,8 @@ class NormalisingTokenizer(Tokenizer):
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = (message.get(attribute) or "")[:MAX_CHARS]
-        tokens = [Token(word, start, end) for word, start, end in words(text)]
+        tokens = [Token(word, start, end) for word, start, end in words(strip_markup(text))]
+        tokens += [Token(word, len(text), len(text)) for emoji, word in EMOJI_WORDS.items() if emoji in text]
         if not tokens:  # emoji, stickers or punctuation only: one placeholder token keeps featurizers happy
             tokens = [Token("__empty__", 0, 0)]
         return self._apply_token_pattern(tokens)

@@ -14,7 +14,7 @@ from bot.components.langid import LanguageDetector, decide
 from bot.gateway.kv import KV
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import Conversation, PendingMessage, Store, now
-from bot.handoff.hours import in_hours, next_answer, team_hours
+from bot.handoff.hours import in_hours, next_answer, parse_hours
 from bot.handoff.service import HandoffService
 from bot.i18n.bidi import RTL_LANGUAGES
 from bot.i18n.responses import Responses
@@ -178,7 +178,7 @@ class Gateway:
             request.get("language") or conversation.language, request.get("city"), request.get("category"))
         if not created:
             return
-        hours = team_hours()
+        hours = parse_hours(self.settings.team_hours)
         if in_hours(hours):
             position = await asyncio.to_thread(self.handoffs.position, ticket.id)
             await self.say(conversation, "utter_gw_waiting", position=position)

@@ -148,3 +148,13 @@ audit = Table(
     Column("detail", JSON, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+sessions = Table(
+    "gw_session", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token: a stolen table logs nobody in
+    Column("username", String(64), ForeignKey("gw_user.username", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from service_directory.records import Schedule, TimeSlot
 from service_directory.schedule import is_open, next_opening
@@ -18,17 +17,13 @@ def parse_hours(text: str) -> Schedule:
     for part in filter(None, (p.strip() for p in text.split(";"))):
         try:
             days, hours = part.split()
-            opens, closes = (dt.time.fromisoformat(h) for h in hours.split("-"))
+            opens, closes = (dt.time.max if h == "24:00" else dt.time.fromisoformat(h) for h in hours.split("-"))
             first, _, last = days.partition("-")
             start, end = _DAYS.index(first), _DAYS.index(last or first)
         except ValueError:
             raise ValueError(f"PUTOKAZ_TEAM_HOURS: cannot read {part!r}; write e.g. 'mo-fr 08:00-20:00'") from None
         slots.extend(TimeSlot(d, opens, closes) for d in range(start, end + 1))
     return Schedule(weekly=tuple(slots), closed_on_public_holidays=True)
-
-
-def team_hours() -> Schedule:
-    return parse_hours(os.environ.get("PUTOKAZ_TEAM_HOURS", DEFAULT_HOURS))
 
 
 def in_hours(schedule: Schedule, at: dt.datetime | None = None) -> bool:

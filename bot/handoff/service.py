@@ -161,6 +161,8 @@ class HandoffService:
         current = self.get(handoff_id)
         if actor.name != current.interpreter:
             machine.reply(_ticket(current), actor)
+        elif current.status not in (Status.WAITING.value, Status.ASSIGNED.value):
+            raise TransitionError("the handoff is closed")
         with self.engine.begin() as conn:
             conn.execute(update(t.handoffs).where(and_(t.handoffs.c.id == handoff_id,
                                                        t.handoffs.c.first_reply_at.is_(None))).values(first_reply_at=now()))
