@@ -60,11 +60,14 @@ def _fold_char(char: str) -> str:
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
+_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")  # "daaa", "pleaaase", "هههه": three or more of a letter count as one
+
+
 def words(text: str) -> list[tuple[str, int, int]]:
     """Folded words with their (start, end) in the original text."""
     folded, offsets = fold_with_offsets(text)
     result = []
     for match in _WORD.finditer(folded):
         start, end = match.span()
-        result.append((match.group(0), offsets[start], offsets[end - 1] + 1))
+        result.append((_ELONGATED.sub(r"\1", match.group(0)), offsets[start], offsets[end - 1] + 1))
     return result

@@ -17,8 +17,11 @@ _ARABIC_PREFIXES = ("وال", "بال", "فال", "لل", "ال", "و", "ب", "�
 # Serbian case endings (Beogradu, Šida, Nišom, Subotici, Sjenici); short stems take only -u and -a.
 _ENDINGS = ("u", "a", "om", "i", "e", "em", "ima", "ama")
 _SHORT_STEM_ENDINGS = ("u", "a")
+_PERSIAN_ENDINGS = ("یم", "ید", "م", "ی")  # بلگرادیم "we are in Belgrade", شیدم "I am in Šid"
+# Common words that look like an inflected place: Serbian "nisu/nisam/nisi" (are not) are not Niš.
+_NEVER = frozenset({"nisu", "nisam", "nisi", "nismo", "niste", "nista", "sida", "sidu"})
 _FUZZY_MIN_LENGTH = 6
-_FUZZY_CUTOFF = 86.0
+_FUZZY_CUTOFF = 85.0  # places only: people misspell towns, and a category typo rarely stands alone
 _MAX_WORDS = 5
 
 
@@ -42,22 +45,31 @@ class PhraseMatcher:
                 self.table.setdefault(key, (entity, value))
         self._fuzzy_vocabulary = sorted(
             k[0] for k, (entity, _) in self.table.items()
-            if len(k) == 1 and len(k[0]) >= _FUZZY_MIN_LENGTH and entity != "language"
+            if len(k) == 1 and len(k[0]) >= _FUZZY_MIN_LENGTH and entity == "city"
         )
 
     def phrases(self) -> list[tuple[str, str, str]]:
         return [(" ".join(k), e, v) for k, (e, v) in sorted(self.table.items())]
 
-    def _lookup(self, key: tuple[str, ...]) -> tuple[str, str, float] | None:
+    def _lookup(self, key: tuple[str, ...], plain_last: bool = True) -> tuple[str, str, float] | None:
+        """`plain_last`: the last word was typed without diacritics or Cyrillic ("nisu", not "Nišu")."""
+        first, last = key[0], key[-1]
+        if last in _NEVER and plain_last:
+            return None
         found = self.table.get(key)
         if found:
             return (*found, 1.0)
-        first, last = key[0], key[-1]
         for prefix in _ARABIC_PREFIXES:  # "ببلغراد", "والطبيب", "لشید"
             if first.startswith(prefix) and len(first) - len(prefix) >= 3:
                 found = self.table.get((first[len(prefix):], *key[1:]))
                 if found:
                     return (*found, 0.95)
+        if not last.isascii():
+            for ending in _PERSIAN_ENDINGS:
+                if last.endswith(ending) and len(last) - len(ending) >= 3:
+                    found = self.table.get((*key[:-1], last[: -len(ending)]))
+                    if found and found[0] == "city":
+                        return (*found, 0.9)
         if last.isascii() and last.isalpha() and len(last) >= 4:  # Serbian case endings
             for ending in _ENDINGS:
                 stem = last[: -len(ending)]
@@ -65,12 +77,12 @@ class PhraseMatcher:
                     continue
                 for restored in ("", "a"):  # Niš -> Nišu, Beograd -> Beogradu, Subotica -> Subotici
                     found = self.table.get((*key[:-1], stem + restored))
-                    if found and found[0] != "language":
+                    if found and found[0] == "city":
                         return (*found, 0.9)
         return None
 
     def _fuzzy(self, word: str) -> tuple[str, str, float] | None:
-        if len(word) < _FUZZY_MIN_LENGTH or not self._fuzzy_vocabulary:
+        if len(word) < _FUZZY_MIN_LENGTH or word in _NEVER or not self._fuzzy_vocabulary:
             return None
         best = process.extractOne(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
         if best is None:
@@ -85,7 +97,9 @@ class PhraseMatcher:
         while i < len(tokens):
             for length in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
                 key = tuple(t for t, _, _ in tokens[i:i + length])
-                hit = self._lookup(key) or (self._fuzzy(key[0]) if length == 1 else None)
+                last = tokens[i + length - 1]
+                plain = text[last[1]:last[2]].isascii()
+                hit = self._lookup(key, plain) or (self._fuzzy(key[0]) if length == 1 and plain else None)
                 if hit:
                     start, end = tokens[i][1], tokens[i + length - 1][2]
                     found.append(Match(hit[0], hit[1], start, end, text[start:end], hit[2]))

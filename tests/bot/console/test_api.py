@@ -94,9 +94,8 @@ def test_login_sets_a_signed_httponly_strict_cookie_and_me_gives_the_csrf_token(
     assert stored.startswith("$2") and PASSWORD not in stored
     # a tampered cookie is no session
     token = member.http.cookies["putokaz_console"]
-    forged = httpx.Client(
-        base_url=console_gateway.url, cookies={"putokaz_console": token[:-1] + "0"}
-    )
+    tampered = token[:-1] + ("1" if token.endswith("0") else "0")
+    forged = httpx.Client(base_url=console_gateway.url, cookies={"putokaz_console": tampered})
     assert forged.get("/console/api/me").status_code == 401
     assert console_gateway.ctx.handoffs.counsellors_online("ar") == ["amina"]
 
@@ -506,6 +505,24 @@ def test_the_event_stream_announces_new_handoffs_and_messages(
     assert "web-session-0000000009" not in json.dumps(events)
 
 
+def test_the_stream_sends_keep_alive_comments_and_ends_with_the_session(
+    console_gateway: LiveGateway,
+    console_staff: Callable[..., Staff],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.console.events
+
+    monkeypatch.setattr(bot.console.events, "KEEPALIVE", 0.3)
+    amina = console_staff("amina")
+    with amina.http.stream("GET", "/console/api/events", timeout=20) as stream:
+        lines = stream.iter_lines()
+        assert [next(lines), next(lines), next(lines)] == ["retry: 3000", ": listening", ""]
+        assert next(lines) == ": keep-alive"
+        assert amina.post("/logout").status_code == 200
+        rest = [line for line in lines if line]
+    assert rest[-1] == 'data: {"type":"session.ended"}'
+
+
 def test_events_reach_every_gateway_through_redis(
     live_gateway: Callable[..., LiveGateway], tmp_path: Path
 ) -> None:
@@ -545,6 +562,36 @@ def test_events_reach_every_gateway_through_redis(
             pinger.join()
     assert events[0]["type"] == "handoff.opened" and events[0]["handoff"]["id"] == ticket.id
     assert [i["id"] for i in member.get("/queue").json()] == [ticket.id]
+
+
+def test_an_admin_creates_accounts_others_cannot(
+    console_gateway: LiveGateway, console_staff: Callable[..., Staff]
+) -> None:
+    root, sara = console_staff("root", "admin"), console_staff("sara", "supervisor")
+    body = {
+        "username": "nina",
+        "password": "a long enough password",
+        "role": "counsellor",
+        "languages": ["fa", "ps"],
+        "team": "sid",
+    }
+    assert sara.post("/users", body).status_code == 403
+    short = root.post("/users", {**body, "password": "short"})
+    assert short.status_code == 400 and "at least 10 characters" in short.json()["error"]
+    assert root.post("/users", {**body, "role": "boss"}).status_code == 400
+    created = root.post("/users", body)
+    assert created.status_code == 201
+    assert created.json()["user"] == {
+        "username": "nina",
+        "role": "counsellor",
+        "languages": ["fa", "ps"],
+        "team": "sid",
+    }
+    assert root.post("/users", body).status_code == 409
+    row = audit_rows(console_gateway, "user_created")[-1]
+    assert (row.actor, row.target) == ("root", "nina")
+    nina = Staff(console_gateway, "nina")
+    assert nina.login("a long enough password").status_code == 200
 
 
 # --- the programme report ----------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""The gateway's records on SQLite and PostgreSQL: exactly-once intake, erasure, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from bot.channels.base import Inbound
+from bot.gateway import tables as t
+from bot.gateway.db import migrate
+from bot.gateway.store import Store
+from bot.handoff.service import HandoffService
+from service_directory import make_engine
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def inbound(key: str, text: str = "hi", address: str = "555") -> Inbound:
+    return Inbound(channel="telegram", address=address, message_key=key, kind="text", text=text)
+
+
+def test_a_message_is_accepted_once_and_handled_in_order(store: Store) -> None:
+    conversation, created = store.conversation_for("telegram", "555")
+    again, created_again = store.conversation_for("telegram", "555")
+    assert created and not created_again and again.id == conversation.id
+    assert store.accept(inbound("1", "first"), conversation.id)
+    assert not store.accept(inbound("1", "first"), conversation.id)
+    assert store.accept(inbound("2", "second"), conversation.id)
+    assert [m.text for m in store.pending(conversation.id)] == ["first", "second"]
+    first = store.pending(conversation.id)[0]
+    store.retry_later(first.id, 1, 60)
+    assert [m.text for m in store.pending(conversation.id)] == ["second"]
+    assert store.conversations_with_pending() == [conversation.id]
+
+
+def test_erase_removes_every_trace(store: Store) -> None:
+    conversation, _ = store.conversation_for("telegram", "555")
+    store.accept(inbound("1"), conversation.id)
+    store.add_message(conversation.id, "person", "my name is Ali, +381 60 123 4567")
+    HandoffService(store.engine).open(conversation.id, "telegram", "asked", "normal", "ar", None, None)
+    store.erase(conversation.id)
+    with store.engine.connect() as conn:
+        for table in (t.conversations, t.messages, t.inbox, t.handoffs):
+            assert conn.execute(select(table)).first() is None, table.name
+
+
+def test_conversations_past_retention_expire_unless_a_handoff_is_open(store: Store) -> None:
+    old, _ = store.conversation_for("telegram", "old")
+    busy, _ = store.conversation_for("telegram", "busy")
+    fresh, _ = store.conversation_for("telegram", "fresh")
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    with store.engine.begin() as conn:
+        conn.execute(update(t.conversations).where(t.conversations.c.id.in_([old.id, busy.id]))
+                     .values(created_at=long_ago, last_inbound_at=long_ago))
+    HandoffService(store.engine).open(busy.id, "telegram", "asked", "normal", None, None, None)
+    assert store.expired(30) == [old.id]
+
+
+def test_the_address_never_appears_in_a_conversation_repr(store: Store) -> None:
+    conversation, _ = store.conversation_for("whatsapp", "381601234567")
+    assert "381601234567" not in repr(conversation)
