@@ -80,11 +80,19 @@ class Stack:
     actions_port: int = 5055
     env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    #: more `rasa run` processes (same model, same action server) on free ports, beside the first
+    extra_rasa: int = 0
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_rasa_ports: list[int] = field(default_factory=list)
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa server of the stack, the first one (`rasa_url`) first."""
+        return [self.rasa_url, *(f"http://127.0.0.1:{port}" for port in self.extra_rasa_ports)]
 
     @property
     def actions_url(self) -> str:
@@ -114,13 +122,18 @@ class Stack:
         env = child_env(**self.env)
         actions = self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port",
                                                       str(self.actions_port)), env)
-        rasa = self._spawn("rasa", rasa_command("run", "--enable-api", "--model", str(self.model), "--port", str(self.rasa_port),
-                                                "--endpoints", str(self.endpoints_file()), "--credentials",
-                                                str(ROOT / "credentials.yml"), "--interface", "127.0.0.1"), env)
+        endpoints = self.endpoints_file()
+        self.extra_rasa_ports = [free_port() for _ in range(self.extra_rasa)]
+        servers = []
+        for n, port in enumerate([self.rasa_port, *self.extra_rasa_ports]):
+            servers.append((port, self._spawn("rasa" if n == 0 else f"rasa-{n + 1}", rasa_command(
+                "run", "--enable-api", "--model", str(self.model), "--port", str(port), "--endpoints", str(endpoints),
+                "--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1"), env)))
         try:
             wait_until_ready(f"http://127.0.0.1:{self.actions_port}/health", actions, timeout)
-            wait_until_ready(f"{self.rasa_url}/status", rasa, timeout)
-        except Exception:
+            for port, rasa in servers:
+                wait_until_ready(f"http://127.0.0.1:{port}/status", rasa, timeout)
+        except BaseException:  # also Ctrl-C while waiting: no process is left behind
             self.stop()
             raise
         return self
@@ -136,7 +149,11 @@ class Stack:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                process.wait(timeout=15)
         self.processes.clear()
 
 

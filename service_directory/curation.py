@@ -23,7 +23,7 @@ from .records import (
     Texts,
     TimeSlot,
 )
-from .schedule import WEEKDAYS, overlapping, to_time
+from .schedule import WEEKDAYS, overlapping
 
 STATUSES = ("active", "temporarily_closed", "inactive", "closed")
 KINDS = ("government", "ngo", "io")

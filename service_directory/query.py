@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.sql import Select
 from . import models as m
 from .categories import CATEGORY_CODES
 from .curation import AUDIENCES
+from .holidays import is_public_holiday
 from .places import NATIONAL, PLACE_SLUGS, PLACES
 from .records import (
     Location,
@@ -29,7 +30,6 @@ from .records import (
     Source,
     TimeSlot,
 )
-from .holidays import is_public_holiday
 from .schedule import is_open, local, to_time
 
 VISIBLE = ("active", "temporarily_closed")
@@ -150,9 +150,9 @@ def _rank(c: _Candidate) -> tuple[int, int, int, int, float]:
     return (c.tier, c.status == "temporarily_closed", bucket, open_rank, -c.last_verified.toordinal())
 
 
-def _prefix(c: _Candidate) -> tuple[int, bool, int]:
-    """The part of _rank that does not need opening hours."""
-    return (c.tier, c.status == "temporarily_closed", int((c.distance_km or 0.0) // 5))
+def _prefix(c: _Candidate) -> tuple[int, int, int]:
+    """The part of _rank that does not need opening hours: tier, temporarily closed, distance bucket."""
+    return _rank(c)[:3]
 
 
 def _page(conn: Connection, candidates: list[_Candidate], query: Query, moment: dt.datetime) -> list[_Candidate]:
@@ -195,7 +195,7 @@ def _ids() -> Any:
     return bindparam("ids", expanding=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _base_statement(category: bool, language: bool, audience: bool) -> Select:
     """Visible services matching the code filters; parameters statuses, category, language, audience."""
     s = _service.c
@@ -209,7 +209,7 @@ def _base_statement(category: bool, language: bool, audience: bool) -> Select:
     return stmt
 
 
-@lru_cache(maxsize=None)
+@cache
 def _candidate_statements(category: bool, language: bool, audience: bool) -> dict[str, Select]:
     base = _base_statement(category, language, audience)
     sid, loc = _service.c.id, _location.c
@@ -225,11 +225,11 @@ def _candidate_statements(category: bool, language: bool, audience: bool) -> dic
         "all": base,
         "in_place": base.where(sid.in_(in_place)),
         # services that serve the place (or the whole country) without a location in it
-        "areas": (base.add_columns(_area.c.place).join(_area, _area.c.service_id == sid)
-                  .where(_area.c.place.in_((bindparam("place"), bindparam("national"))))),
+        "listed": base.where(sid.in_(_ids())),
         "national": base.where(sid.in_(select(_area.c.service_id).where(_area.c.place == bindparam("national")))),
         "in_box": base.add_columns(in_box.c.latitude, in_box.c.longitude).join(in_box, in_box.c.service_id == sid),
-        "anywhere": base.add_columns(anywhere.c.latitude, anywhere.c.longitude).join(anywhere, anywhere.c.service_id == sid),
+        "anywhere": (base.add_columns(anywhere.c.latitude, anywhere.c.longitude)
+                     .join(anywhere, anywhere.c.service_id == sid)),
     }
 
 
@@ -254,14 +254,13 @@ def _candidates(conn: Connection, query: Query) -> list[_Candidate]:
     if query.place:
         for i, s, v in conn.execute(statements["in_place"], params):
             found[i] = _Candidate(i, s, v, 0)
-        area_of: dict[str, set[str]] = {}
-        row_of: dict[str, tuple[str, dt.date]] = {}
-        for i, s, v, place in conn.execute(statements["areas"], params):
-            area_of.setdefault(i, set()).add(place)
-            row_of[i] = (s, v)
-        for i, places in area_of.items():
+        # services that serve the place (or the whole country) without a location in it
+        area_of: defaultdict[str, set[str]] = defaultdict(set)
+        for sid, place in conn.execute(_S.areas, {"place": query.place, "national": NATIONAL}):
+            area_of[sid].add(place)
+        for i, s, v in conn.execute(statements["listed"], {**params, "ids": list(area_of)}) if area_of else ():
             if i not in found:
-                found[i] = _Candidate(i, *row_of[i], 1 if query.place in places else 2)
+                found[i] = _Candidate(i, s, v, 1 if query.place in area_of[i] else 2)
     else:
         for i, s, v in conn.execute(statements["national"], params):
             found[i] = _Candidate(i, s, v, 2)
@@ -416,16 +415,19 @@ class _S:
     """Statements with bound parameters (ids is an expanding list), built once."""
 
     s, loc = _service.c, _location.c
+    areas = (select(_area.c.service_id, _area.c.place)
+             .where(_area.c.place.in_((bindparam("place"), bindparam("national")))))
     open_now = select(
         _schedule.c.service_id, _schedule.c.always_open, _schedule.c.closed_on_public_holidays,
         select(_slot.c.id).where(_slot.c.schedule_id == _schedule.c.id, _slot.c.weekday == bindparam("weekday"),
-                                 _slot.c.opens_minute <= bindparam("minute"), _slot.c.closes_minute > bindparam("minute"))
-            .exists().label("slot_open"),
-        select(_exception.c.id).where(_exception.c.schedule_id == _schedule.c.id, _exception.c.date == bindparam("day"))
-            .exists().label("exception_today"),
+                                 _slot.c.opens_minute <= bindparam("minute"),
+                                 _slot.c.closes_minute > bindparam("minute")).exists().label("slot_open"),
+        select(_exception.c.id).where(_exception.c.schedule_id == _schedule.c.id,
+                                      _exception.c.date == bindparam("day")).exists().label("exception_today"),
     ).where(_schedule.c.service_id.in_(_ids()))
-    schedules = select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
-                       _schedule.c.closed_on_public_holidays, _schedule.c.note).where(_schedule.c.service_id.in_(_ids()))
+    schedules = (select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
+                        _schedule.c.closed_on_public_holidays, _schedule.c.note)
+                 .where(_schedule.c.service_id.in_(_ids())))
     slots = (select(_slot.c.schedule_id, _slot.c.weekday, _slot.c.opens_minute, _slot.c.closes_minute)
              .where(_slot.c.schedule_id.in_(_ids())))
     exceptions = (select(_exception.c.schedule_id, _exception.c.date, _exception.c.closed,
@@ -437,13 +439,16 @@ class _S:
     codes = union_all(*(
         select(table.c.service_id, literal_column(f"'{kind}'", String).label("kind"), column.label("code"))
             .where(table.c.service_id.in_(_ids()))
-        for kind, table, column in (("category", _category, _category.c.code), ("audience", _audience, _audience.c.code),
-                                    ("language", _language, _language.c.code), ("area", _area, _area.c.place))
+        for kind, table, column in (
+            ("category", _category, _category.c.code), ("audience", _audience, _audience.c.code),
+            ("language", _language, _language.c.code), ("area", _area, _area.c.place),
+        )
     ))
     phones = (select(_phone.c.service_id, _phone.c.number, _phone.c.kind, _phone.c.note)
               .where(_phone.c.service_id.in_(_ids())).order_by(_phone.c.service_id, _phone.c.position, _phone.c.id))
     sources = (select(_source.c.service_id, _source.c.url, _source.c.date, _source.c.note)
-               .where(_source.c.service_id.in_(_ids())).order_by(_source.c.service_id, _source.c.position, _source.c.id))
+               .where(_source.c.service_id.in_(_ids()))
+               .order_by(_source.c.service_id, _source.c.position, _source.c.id))
     locations = (select(_at.c.service_id, loc.id, loc.city, loc.latitude, loc.longitude, loc.precision, loc.address,
                         loc.directions)
                  .select_from(_at.join(_location, loc.id == _at.c.location_id)).where(_at.c.service_id.in_(_ids())))

@@ -139,18 +139,37 @@ def postgres_url() -> Iterator[str]:
     yield from _postgres_database()
 
 
+@pytest.fixture(scope="session")
+def gateway_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the curated directory loaded and the gateway's tables, made once:
+    each live gateway starts on a copy (loading the directory takes seconds)."""
+    from bot.gateway.db import migrate as migrate_gateway
+
+    path = tmp_path_factory.mktemp("gateway-template") / "putokaz.db"
+    engine = open_directory(f"sqlite:///{path}")
+    migrate_gateway(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveGateway]]:
+def live_gateway(tmp_path_factory: pytest.TempPathFactory,
+                 gateway_sqlite_template: Path) -> Iterator[Callable[..., LiveGateway]]:
     """Start the real gateway app (create_app) on a free port in a background thread:
     `live_gateway()` on a fresh SQLite file, `live_gateway(url)` on that database; stopped
     afterwards. No Rasa: tests open handoffs directly (`.conversation`, `.open_handoff`)."""
+    import shutil
+
     from tests.live_gateway import LiveGateway
 
     started: list[LiveGateway] = []
 
     def start(database_url: str | None = None, **env: str) -> LiveGateway:
         data = tmp_path_factory.mktemp("gateway")
-        gateway = LiveGateway(database_url or f"sqlite:///{data / 'putokaz.db'}", data, env).start()
+        if database_url is None:
+            shutil.copyfile(gateway_sqlite_template, data / "putokaz.db")
+            database_url = f"sqlite:///{data / 'putokaz.db'}"
+        gateway = LiveGateway(database_url, data, env).start()
         started.append(gateway)
         return gateway
 

@@ -264,13 +264,7 @@ _CHAT_WORDS: dict[str, str] = {
     """,
 }
 # Places in Serbia people name in any language; they are no evidence of the message's language.
-_PLACE_NAMES = """
-    beograd belgrade belgrad šid sid shid subotica sombor kikinda horgoš horgos horgosh kanjiža kanjiza
-    preševo presevo preshevo bujanovac vranje niš nis nish pirot dimitrovgrad obrenovac krnjača krnjaca
-    adaševci adasevci principovac sjenica sienica tutin bogovađa bogovadja loznica koviljača koviljaca
-    lajkovac palanka divljana miratovac novisad kraljevo savamala vojvodina zemun zrenjanin čačak
-    cacak kragujevac bosilegrad sombor
-""".split()
+_PLACE_NAMES = ["beograd", "belgrade", "belgrad", "šid", "sid", "shid", "subotica", "sombor", "kikinda", "horgoš", "horgos", "horgosh", "kanjiža", "kanjiza", "preševo", "presevo", "preshevo", "bujanovac", "vranje", "niš", "nis", "nish", "pirot", "dimitrovgrad", "obrenovac", "krnjača", "krnjaca", "adaševci", "adasevci", "principovac", "sjenica", "sienica", "tutin", "bogovađa", "bogovadja", "loznica", "koviljača", "koviljaca", "lajkovac", "palanka", "divljana", "miratovac", "novisad", "kraljevo", "savamala", "vojvodina", "zemun", "zrenjanin", "čačak", "cacak", "kragujevac", "bosilegrad", "sombor"]
 _PLACES = frozenset(_PLACE_NAMES) | frozenset(to_cyrillic(p) for p in _PLACE_NAMES)
 # Names of several words (and organisations) that are no evidence either; replaced by one place.
 _PLACE_PHRASES = re.compile(
@@ -284,14 +278,12 @@ _ROMAN_WEAK = {code: frozenset(words.split()) for code, words in _ROMAN_WEAK_WOR
 _CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
 # Greetings and courtesies everyone who writes Arabic script types: the n-gram model's guess on
 # them says nothing (their spelling, e.g. ك or ی in "علیکم", still does).
-_SHARED_ARABIC = frozenset(fold(w) for w in """
-    سلام السلام سلامونه علیکم عليكم علیکم وعلیکم هلو های هاي بای باي اوکی اوكي مرسی مرسي الله انشالله
-    ان‌شاءالله ماشالله الحمدلله خدا حافظ""".split())
+_SHARED_ARABIC = frozenset(fold(w) for w in ["سلام", "السلام", "سلامونه", "علیکم", "عليكم", "علیکم", "وعلیکم", "هلو", "های", "هاي", "بای", "باي", "اوکی", "اوكي", "مرسی", "مرسي", "الله", "انشالله", "ان\u200cشاءالله", "ماشالله", "الحمدلله", "خدا", "حافظ"])
 _FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
 _PS_SUFFIX = re.compile(r"...(ونه|انو)$|^وو..")  # plurals; perfective و before و: ووایه, وواهه
 _FA_SUFFIX = re.compile(r"..های$")
 _PS_VERB = re.compile(r"(یژ|یږ|یگ)(م|ی|و|ئ|ه)$")
-_CURRENCY = frozenset(map(fold, "دينار ريال ډالر دالر يورو روپۍ روپيه پونډ ليره درهم".split()))
+_CURRENCY = frozenset(map(fold, ["دينار", "ريال", "ډالر", "دالر", "يورو", "روپۍ", "روپيه", "پونډ", "ليره", "درهم"]))
 _ADJ_YEH = re.compile(r"..(ي|ی|ۍ)$")
 
 

@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.langid import CHOICE_CONFIDENCE, ForeignLanguageDetector, LanguageDetector, decide
 
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageIdentifier(GraphComponent):
     detector = LanguageDetector()  # shared: the n-gram models load once per process

@@ -27,9 +27,17 @@ _FOLD = {
 }
 
 
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
+def strip_markup(text: str) -> str:
+    """HTML tags become spaces of the same length, so offsets into the original text still hold."""
+    return _TAG.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def clean(text: str) -> str:
-    """NFKC, no zero-width or bidi controls, no tatweel or Arabic diacritics, ASCII digits."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).replace(_TATWEEL, "")
+    """NFKC, no markup, no zero-width or bidi controls, no tatweel or Arabic diacritics, ASCII digits."""
+    text = unicodedata.normalize("NFKC", strip_markup(text)).translate(_ZERO_WIDTH).replace(_TATWEEL, "")
     return _ARABIC_MARKS.sub("", text).translate(_DIGITS)
 
 

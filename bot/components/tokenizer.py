@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext
@@ -12,17 +11,11 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.normalise import words
+from bot.components.normalise import strip_markup, words
 
 MAX_CHARS = 1000  # a 4,000-character message is cut for understanding; the whole text is kept
-_TAG = re.compile(r"<[^<>]{0,200}>")
 # Emoji people send instead of words; each adds the word as a token (the text is unchanged).
 EMOJI_WORDS = {"👍": "ok", "👌": "ok", "🙏": "thanks", "❤": "thanks", "👋": "hello", "😢": "sad", "😭": "sad"}
-
-
-def strip_markup(text: str) -> str:
-    """HTML tags become spaces of the same length, so offsets into the original text still hold."""
-    return _TAG.sub(lambda m: " " * len(m.group(0)), text)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)

@@ -113,7 +113,7 @@ def referrals(engine: Engine, handoff_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def handoff_times(engine: Engine, handoff_id: int) -> dict[str, str | None]:
+def handoff_times(engine: Engine, handoff_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(
             select(

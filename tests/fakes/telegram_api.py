@@ -7,6 +7,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ class Call:
     content_type: str
     status: int = 200
     at: float = field(default_factory=time.time)
+    monotonic: float = field(default_factory=time.monotonic)  # when received, for latencies
 
 
 class FakeTelegramAPI:
@@ -53,6 +55,8 @@ class FakeTelegramAPI:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.calls: list[Call] = []
+        #: called with each Call as it arrives, on the fake's thread (bench/gateway times replies)
+        self.on_call: Callable[[Call], None] | None = None
         self.webhook: dict[str, Any] = {"url": "", "has_custom_certificate": False,
                                         "pending_update_count": 0}
         self._failures: list[tuple[int, str | None]] = []
@@ -148,6 +152,8 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         raw, params, content_type = await _read_params(request)
         call = Call(method=method, params=params, raw=raw, content_type=content_type)
+        if self.on_call is not None:
+            self.on_call(call)
         with self._lock:
             self.calls.append(call)
             failure = next((i for i, (_, m) in enumerate(self._failures)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
 
 from bot.channels.base import Inbound
 from bot.gateway import tables as t

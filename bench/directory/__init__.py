@@ -1,0 +1,1 @@
+"""Benchmarks of the service directory: `python -m bench.directory`."""

@@ -1,0 +1,618 @@
+"""Gateway throughput and reply latency against stock Rasa REST: `python -m bench.gateway`.
+
+What runs (all on this machine, all stopped at the end, also on Ctrl-C or an error):
+  - one trained model (`rasa train` into models/, skipped by Rasa when nothing changed; or --model);
+  - the action server and --rasa-processes `rasa run` servers sharing it (bot.runner.Stack);
+  - a fake Telegram Bot API (tests.fakes.telegram_api) that the gateway's python-telegram-bot talks to;
+  - the gateway itself, `python -m bot.gateway`, as its own process, routing conversations over every
+    Rasa server (RASA_URL lists them) and keeping its records in SQLite in a temporary folder.
+
+What is measured, at each level of concurrency (1, 2, 4, 8, 16 conversations by default):
+  - gateway: each virtual person is its own Telegram chat and sends `POST /webhooks/telegram` with a
+    real Update; it sends its next message only once the previous one is fully handled (its replies
+    sent and the inbox row closed), like a person who reads the answer first. Reply latency is from
+    the start of the webhook POST to the fake Bot API receiving the first sendMessage for that chat.
+  - Rasa REST: the same people with the same messages, `POST /webhooks/rest/webhook` on ONE Rasa
+    server (the same model and action server, the same metadata the gateway sends); reply latency is
+    the time to the HTTP answer, which carries every reply.
+  Each chat first sends one untimed warm-up message (the gateway's privacy notice goes with it).
+  A level stops after --seconds or --messages, whichever comes first; the two paths alternate level by
+  level so that other work on the machine weighs on both alike. Messages are real held-out texts of
+  bench/nlu/heldout/*.yml: service questions naming a place, greetings, thanks, short answers, in
+  all five languages; texts the model would read as distress, a wish for a human, erasure or "not
+  understood" are left out (they open handoffs, after which the bot rightly stays silent).
+
+Output: a table on stdout, the details in bench/gateway/last_run.json (CPU time per message of each
+process, how conversations fell on the Rasa servers, the load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from bot.runner import ROOT, Stack, child_env, free_port, train, wait_until_ready
+from tests.builders import telegram_message_update
+from tests.fakes.telegram_api import Call, FakeTelegramAPI
+
+RESULTS_FILE = Path(__file__).with_name("last_run.json")
+HELDOUT = ROOT / "bench" / "nlu" / "heldout"
+LANGS = ("en", "ar", "fa", "ps", "sr")
+LEVELS = (1, 2, 4, 8, 16)
+#: the issue's target: at this many conversations, this many times stock Rasa's throughput, p95 at most
+TARGET_LEVEL, TARGET_RATIO, TARGET_P95_MS = 8, 1.5, 250.0
+#: the message mix, by labelled intent (ask_service only where the text names a place)
+MIX = {"ask_service": 40, "greet": 14, "thanks": 14, "affirm": 8, "deny": 8, "inform": 10, "goodbye": 6}
+#: predicted intents that take a conversation away from the bot or end it: never sent
+UNSAFE = {"express_distress", "child_alone", "request_human", "delete_my_data", "nlu_fallback"}
+MARKUP = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+TURN_TIMEOUT = 30.0
+SEED = 20261127
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+def load_messages() -> dict[str, dict[str, list[str]]]:
+    """language -> intent -> plain texts (entity markup stripped), for the intents of MIX."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for language in LANGS:
+        doc = yaml.safe_load((HELDOUT / f"{language}.yml").read_text(encoding="utf-8"))
+        by_intent: dict[str, list[str]] = {}
+        for block in doc.get("nlu", []):
+            intent = block.get("intent")
+            if intent not in MIX:
+                continue
+            for line in str(block.get("examples", "")).splitlines():
+                line = line.strip()
+                if not line.startswith("- "):
+                    continue
+                raw = line[2:].strip()
+                if intent == "ask_service" and '"entity": "city"' not in raw:
+                    continue  # a service question with a place
+                text = MARKUP.sub(r"\1", raw).strip()
+                if text:
+                    by_intent.setdefault(intent, []).append(text)
+        found[language] = by_intent
+    return found
+
+
+async def keep_safe(session: aiohttp.ClientSession, rasa_url: str,
+                    messages: dict[str, dict[str, list[str]]]) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
+    """Leave out texts the model reads as one of UNSAFE (they would end or hand over the conversation)."""
+    kept: dict[str, dict[str, list[str]]] = {}
+    dropped: list[str] = []
+    for language, by_intent in messages.items():
+        kept[language] = {}
+        for intent, texts in by_intent.items():
+            for text in texts:
+                async with session.post(f"{rasa_url}/model/parse", json={"text": text}) as response:
+                    parsed = await response.json()
+                predicted = (parsed.get("intent") or {}).get("name")
+                if predicted in UNSAFE:
+                    dropped.append(f"{language}/{intent}: {text!r} -> {predicted}")
+                else:
+                    kept[language].setdefault(intent, []).append(text)
+    return kept, dropped
+
+
+@dataclass
+class Person:
+    """One virtual person: a chat of its own, one language, a reproducible stream of messages."""
+
+    index: int
+    chat_id: int
+    language: str
+    texts: dict[str, list[str]]
+    rng: random.Random
+    warmup: str
+
+    def next_text(self) -> str:
+        intents = [i for i in MIX if self.texts.get(i)]
+        intent = self.rng.choices(intents, [MIX[i] for i in intents])[0]
+        return self.rng.choice(self.texts[intent])
+
+
+def people(level: int, mode: str, messages: dict[str, dict[str, list[str]]], seed: int) -> list[Person]:
+    """The same people (languages, message streams) for both paths; chats differ by path and level."""
+    made = []
+    base = {"gateway": 710_000_000, "rest": 720_000_000}[mode] + level * 1000
+    for i in range(level):
+        language = LANGS[i % len(LANGS)]
+        texts = messages[language]
+        rng = random.Random(f"{seed}:{level}:{i}")
+        warmup = rng.choice(texts.get("greet") or next(iter(texts.values())))
+        made.append(Person(i, base + i, language, texts, rng, warmup))
+    return made
+
+
+# -- one turn on each path ---------------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    latency: float | None = None  # seconds to the first reply; None: no reply (or an error)
+    replies: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Waiter:
+    """The replies seen for one chat since its latest webhook POST (filled from the fake's thread)."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    posted_at: float = float("inf")
+    first_reply_at: float | None = None
+    sends: int = 0
+
+
+class GatewayPath:
+    name = "gateway"
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, database: Path, fake: FakeTelegramAPI) -> None:
+        self.session = session
+        self.url = f"{url}/webhooks/telegram"
+        self.update_ids = itertools.count(1)
+        self.waiters: dict[str, Waiter] = {}
+        self.loop = asyncio.get_running_loop()
+        # The bench learns that a message is fully handled from the gateway's inbox row (read-only use).
+        self.db = sqlite3.connect(str(database), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA query_only=ON")
+        fake.on_call = self._on_call
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _on_call(self, call: Call) -> None:  # the fake's thread
+        if call.method.lower() == "sendmessage":
+            self.loop.call_soon_threadsafe(self._reply_seen, str(call.params.get("chat_id")), call.monotonic)
+
+    def _reply_seen(self, chat: str, at: float) -> None:
+        waiter = self.waiters.get(chat)
+        if waiter is None or at < waiter.posted_at:
+            return
+        waiter.sends += 1
+        if waiter.first_reply_at is None:
+            waiter.first_reply_at = at
+            waiter.event.set()
+
+    def _handled(self, update_id: int) -> bool:
+        row = self.db.execute("SELECT status FROM gw_inbox WHERE channel = 'telegram' AND message_key = ?",
+                              (str(update_id),)).fetchone()
+        return row is not None and row[0] != "pending"
+
+    async def turn(self, person: Person, text: str) -> Turn:
+        update_id = next(self.update_ids)
+        body = json.dumps(telegram_message_update(update_id, person.chat_id, text, language_code=person.language))
+        waiter = self.waiters[str(person.chat_id)] = Waiter()
+        started = waiter.posted_at = time.monotonic()
+        deadline = started + TURN_TIMEOUT
+        async with self.session.post(self.url, data=body, headers={
+                "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+            await response.read()
+            if response.status != 200:
+                return Turn(error=f"webhook answered {response.status}")
+        while not waiter.event.is_set():
+            try:
+                await asyncio.wait_for(waiter.event.wait(), 0.25)
+            except asyncio.TimeoutError:
+                if self._handled(update_id):
+                    break  # handled without a reply
+                if time.monotonic() > deadline:
+                    return Turn(error="no reply in time")
+        while not self._handled(update_id):  # the rest of the replies, then the inbox row closed
+            if time.monotonic() > deadline:
+                return Turn(error="not handled in time")
+            await asyncio.sleep(0.004)
+        first = waiter.first_reply_at
+        return Turn(latency=None if first is None else first - started, replies=waiter.sends)
+
+
+class RestPath:
+    name = "rest"
+
+    def __init__(self, session: aiohttp.ClientSession, rasa_url: str) -> None:
+        self.session = session
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+
+    async def turn(self, person: Person, text: str) -> Turn:
+        # The same metadata the gateway sends with each message, so that Rasa does the same work.
+        body = {"sender": f"bench-{person.chat_id}", "message": text,
+                "metadata": {"channel": "telegram", "language_hint": person.language}}
+        started = time.monotonic()
+        try:
+            async with self.session.post(self.url, json=body,
+                                         timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as response:
+                replies = await response.json() if response.status == 200 else None
+                status = response.status
+        except asyncio.TimeoutError:
+            return Turn(error="no reply in time")
+        latency = time.monotonic() - started
+        if replies is None:
+            return Turn(error=f"Rasa answered {status}")
+        return Turn(latency=latency if replies else None, replies=len(replies))
+
+
+# -- CPU time per process ------------------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(sessions: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every process in each named session, and of this process."""
+    totals = dict.fromkeys(sessions, 0.0)
+    by_sid = {sid: name for name, sid in sessions.items()}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        name = by_sid.get(int(fields[3]))  # session id (the 6th field; 4th after the name)
+        if name is not None:
+            totals[name] += (int(fields[11]) + int(fields[12])) / TICKS
+    totals["bench (load + fake Telegram)"] = time.process_time()
+    return totals
+
+
+# -- a level ---------------------------------------------------------------------------------------
+
+
+async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: float, budget: int,
+                    cpu: Callable[[], dict[str, float]]) -> dict[str, Any]:
+    warm = await asyncio.gather(*(path.turn(p, p.warmup) for p in crowd))
+    warm_errors = [t.error for t in warm if t.error]
+    if warm_errors:
+        raise RuntimeError(f"{path.name}: warm-up failed: {warm_errors[:3]}")
+    turns: list[Turn] = []
+    issued = 0
+    load_before = os.getloadavg()
+    cpu_before = cpu()
+    started = time.monotonic()
+    deadline = started + seconds
+
+    async def person_loop(person: Person) -> None:
+        nonlocal issued
+        while issued < budget and time.monotonic() < deadline:
+            issued += 1
+            turns.append(await path.turn(person, person.next_text()))
+
+    await asyncio.gather(*(person_loop(p) for p in crowd))
+    elapsed = time.monotonic() - started
+    cpu_after = cpu()
+    latencies = [t.latency * 1000 for t in turns if t.latency is not None]
+    done = [t for t in turns if t.error is None]
+    return {
+        "messages": len(done),
+        "seconds": round(elapsed, 2),
+        "msgs_per_s": round(len(done) / elapsed, 2) if elapsed else 0.0,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "mean_ms": round(sum(latencies) / len(latencies), 1) if latencies else None,
+        "max_ms": round(max(latencies), 1) if latencies else None,
+        "replies_per_message": round(sum(t.replies for t in done) / len(done), 2) if done else None,
+        "no_reply": sum(1 for t in done if t.latency is None),
+        "errors": dict(Counter(t.error for t in turns if t.error)),
+        "cpu_ms_per_message": {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / len(done), 1)
+                               for name in cpu_after} if done else {},
+        "cpu_busy_cores": round(sum(cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after) / elapsed, 2),
+        "load_average": {"before": [round(x, 2) for x in load_before],
+                         "after": [round(x, 2) for x in os.getloadavg()]},
+    }
+
+
+def rasa_split(database: Path, chats: list[int], servers: int) -> list[int]:
+    """How many of these chats the gateway routes to each Rasa server (RasaClient.url_for's hash)."""
+    counts = [0] * servers
+    with contextlib.closing(sqlite3.connect(str(database))) as db:
+        for chat in chats:
+            row = db.execute("SELECT id FROM gw_conversation WHERE channel = 'telegram' AND address = ?",
+                             (str(chat),)).fetchone()
+            if row is not None:
+                counts[int(hashlib.sha1(row[0].encode()).hexdigest(), 16) % servers] += 1
+    return counts
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def gateway_process(env: dict[str, str], port: int, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log_file, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "bot.gateway"], cwd=ROOT, env=child_env(**env),
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_ready(f"http://127.0.0.1:{port}/health", process, timeout=120)
+            yield process
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def prepare_database(path: Path) -> str:
+    """The directory (curated data) and the gateway's tables, made once before any process opens them."""
+    from bot.gateway.db import migrate as migrate_gateway
+    from service_directory import open_directory
+
+    url = f"sqlite:///{path}"
+    engine = open_directory(url)
+    migrate_gateway(engine)
+    engine.dispose()
+    return url
+
+
+# -- the whole run ---------------------------------------------------------------------------------
+
+
+async def measure(args: argparse.Namespace, stack: Stack, gateway_url: str, database: Path, fake: FakeTelegramAPI,
+                  sessions: dict[str, int]) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=128)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        messages, dropped = await keep_safe(session, stack.rasa_url, load_messages())
+        counts = {lang: sum(len(v) for v in by.values()) for lang, by in messages.items()}
+        log(f"messages: {counts} kept, {len(dropped)} left out (read as {sorted(UNSAFE)})")
+        gateway = GatewayPath(session, gateway_url, database, fake)
+        rest = RestPath(session, stack.rasa_url)
+        # Untimed: the first turns of a fresh Rasa process are slow (lazy imports, first graph runs).
+        for rasa_url in stack.rasa_urls:
+            for n, text in enumerate(["hello", "i need a doctor in belgrade", "thanks"] * 2):
+                async with session.post(f"{rasa_url}/webhooks/rest/webhook",
+                                        json={"sender": f"bench-warmup-{n}", "message": text}) as response:
+                    await response.read()
+
+        def cpu() -> dict[str, float]:
+            return cpu_seconds(sessions)
+
+        levels = []
+        try:
+            for level in args.levels:
+                row: dict[str, Any] = {"level": level}
+                order: list[GatewayPath | RestPath] = [gateway, rest] if not args.rest_only else [rest]
+                if args.gateway_only:
+                    order = [gateway]
+                for path in order:
+                    crowd = people(level, path.name, messages, args.seed)
+                    result = await run_level(path, crowd, args.seconds, args.messages, cpu)
+                    if path is gateway:
+                        result["rasa_split"] = rasa_split(database, [p.chat_id for p in crowd], len(stack.rasa_urls))
+                    row[path.name] = result
+                    log(f"level {level:>2} {path.name:<7}: {result['messages']:>4} msgs in {result['seconds']:5.1f} s"
+                        f" = {result['msgs_per_s']:6.2f}/s  p50 {result['p50_ms']:7.1f}  p95 {result['p95_ms']:7.1f}"
+                        f"  p99 {result['p99_ms']:7.1f} ms  no reply {result['no_reply']}  errors {result['errors']}"
+                        f"  load {result['load_average']['after'][0]:.2f}"
+                        + (f"  rasa split {result['rasa_split']}" if "rasa_split" in result else ""))
+                    await asyncio.sleep(0.5)
+                if "gateway" in row and "rest" in row and row["rest"]["msgs_per_s"]:
+                    row["ratio"] = round(row["gateway"]["msgs_per_s"] / row["rest"]["msgs_per_s"], 2)
+                levels.append(row)
+        finally:
+            gateway.close()
+        return {"levels": levels, "messages_kept": counts, "messages_left_out": dropped}
+
+
+def table(levels: list[dict[str, Any]]) -> str:
+    def cells(result: dict[str, Any] | None) -> str:
+        if result is None:
+            return f"{'-':>7} {'-':>7} {'-':>7} {'-':>7}"
+        return (f"{result['msgs_per_s']:7.2f} {result['p50_ms']:7.0f} {result['p95_ms']:7.0f} "
+                f"{result['p99_ms']:7.0f}")
+
+    lines = [f"{'':5} | {'gateway (Telegram webhook)':^31} | {'stock Rasa REST (1 server)':^31} |",
+             f"{'level':>5} | {'msg/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} | {'msg/s':>7} {'p50':>7} {'p95':>7} "
+             f"{'p99':>7} | {'ratio':>5}",
+             "-" * 83]
+    for row in levels:
+        ratio = f"{row['ratio']:5.2f}" if "ratio" in row else f"{'-':>5}"
+        lines.append(f"{row['level']:>5} | {cells(row.get('gateway'))} | {cells(row.get('rest'))} | {ratio}")
+    lines.append("latencies in ms; gateway: webhook POST to the first sendMessage; REST: POST to the answer")
+    return "\n".join(lines)
+
+
+def cpu_table(levels: list[dict[str, Any]]) -> str:
+    names: list[str] = []
+    for row in levels:
+        for mode in ("gateway", "rest"):
+            for name in row.get(mode, {}).get("cpu_ms_per_message", {}):
+                if name not in names:
+                    names.append(name)
+    lines = ["CPU ms per message (all processes' user+system time over the level / messages):",
+             f"{'level':>5} {'path':<8} " + " ".join(f"{n[:14]:>14}" for n in names) + f" {'busy cores':>10}"]
+    for row in levels:
+        for mode in ("gateway", "rest"):
+            result = row.get(mode)
+            if result is None:
+                continue
+            per = result["cpu_ms_per_message"]
+            lines.append(f"{row['level']:>5} {mode:<8} " + " ".join(f"{per.get(n, 0.0):14.1f}" for n in names)
+                         + f" {result['cpu_busy_cores']:10.2f}")
+    return "\n".join(lines)
+
+
+def verdict(levels: list[dict[str, Any]]) -> dict[str, Any] | None:
+    row = next((r for r in levels if r["level"] == TARGET_LEVEL and "ratio" in r), None)
+    if row is None:
+        return None
+    ratio, p95 = row["ratio"], row["gateway"]["p95_ms"]
+    return {"level": TARGET_LEVEL, "ratio": ratio, "ratio_target": TARGET_RATIO, "p95_ms": p95,
+            "p95_target_ms": TARGET_P95_MS, "met": ratio >= TARGET_RATIO and p95 <= TARGET_P95_MS}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="a trained model (.tar.gz); default: train into models/")
+    parser.add_argument("--rasa-processes", type=int, default=2, help="Rasa servers behind the gateway (default 2)")
+    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=list(LEVELS),
+                        help="concurrent conversations, comma-separated (default 1,2,4,8,16)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time limit of one level and path (default 20)")
+    parser.add_argument("--messages", type=int, default=200, help="message limit of one level and path (default 200)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where the figures go (JSON)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--gateway-only", action="store_true", help="measure the gateway path only")
+    only.add_argument("--rest-only", action="store_true", help="measure stock Rasa REST only")
+    args = parser.parse_args(argv)
+    if args.rasa_processes < 1:
+        parser.error("--rasa-processes must be at least 1")
+    return args
+
+
+_stopping = False
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    """Ctrl-C or SIGTERM: stop measuring and stop every process; a second signal waits for that."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # every process is stopped on the way out
+        signal.signal(signum, _interrupted)
+    folder = Path(tempfile.mkdtemp(prefix="putokaz-bench-gateway-"))
+    started = time.monotonic()
+    environment: dict[str, Any] = {
+        "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "uptime_at_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+    }
+    log(f"bench.gateway: load at start: {environment['uptime_at_start']}")
+    ok = False
+    try:
+        with contextlib.ExitStack() as cleanup:
+            model = args.model
+            if model is None:
+                log("training the model (Rasa skips it when nothing changed)...")
+                t0 = time.monotonic()
+                model = train(quiet=True)
+                if model is None:
+                    log("rasa train failed")
+                    return 1
+                log(f"model {model.name} ready in {time.monotonic() - t0:.0f} s")
+            database = folder / "putokaz.db"
+            database_url = prepare_database(database)
+            stack = Stack(model=model.resolve(), rasa_port=free_port(), actions_port=free_port(),
+                          env={"DATABASE_URL": database_url}, log_dir=folder / "logs",
+                          extra_rasa=args.rasa_processes - 1)
+            cleanup.callback(stack.stop)
+            log(f"starting the action server and {args.rasa_processes} Rasa server(s)...")
+            t0 = time.monotonic()
+            stack.start(timeout=600)
+            log(f"Rasa ready in {time.monotonic() - t0:.0f} s: {', '.join(stack.rasa_urls)}")
+            fake = FakeTelegramAPI().start()
+            cleanup.callback(fake.stop)
+            port = free_port()
+            gateway_env = {
+                "RASA_URL": ",".join(stack.rasa_urls), "PUTOKAZ_ACTIONS_URL": f"http://127.0.0.1:{stack.actions_port}",
+                "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, "DATABASE_URL": database_url, "REDIS_URL": "",
+                "WHATSAPP_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": "",
+                "PUTOKAZ_RATE_LIMIT_PER_MINUTE": "1000000", "PUTOKAZ_TEAM_HOURS": "mo-su 00:00-24:00",
+                "PUTOKAZ_DATA_DIR": str(folder / "data"), "PUTOKAZ_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+                "PUTOKAZ_HOST": "127.0.0.1", "PUTOKAZ_PORT": str(port),
+            }
+            gateway = cleanup.enter_context(gateway_process(gateway_env, port, folder / "logs" / "gateway.log"))
+            sessions = {"gateway": gateway.pid, "actions": stack.processes[0].pid}
+            for n, process in enumerate(stack.processes[1:]):
+                sessions[f"rasa-{n + 1}"] = process.pid
+            log(f"gateway ready on :{port}; measuring levels {args.levels} ({args.seconds:g} s or "
+                f"{args.messages} messages each)")
+            results = asyncio.run(measure(args, stack, f"http://127.0.0.1:{port}", database, fake, sessions))
+            ok = True
+    except KeyboardInterrupt:
+        log("interrupted: every process started here has been stopped")
+        return 130
+    finally:
+        if args.keep or not ok:
+            log(f"logs and database kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    environment["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    environment["uptime_at_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    levels = results["levels"]
+    report = {
+        "what": "gateway (Telegram webhooks -> Rasa x N -> fake Bot API) vs stock Rasa REST on one server",
+        "command": "python -m bench.gateway " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "model": model.name, "rasa_processes_behind_gateway": args.rasa_processes,
+        "seconds_per_level": args.seconds, "messages_per_level": args.messages, "seed": args.seed,
+        "mix": MIX, "environment": environment, "levels": levels, "target": verdict(levels),
+        "messages_kept": results["messages_kept"], "messages_left_out": results["messages_left_out"],
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(levels))
+    print()
+    print(cpu_table(levels))
+    print()
+    target = report["target"]
+    if target is not None:
+        print(f"target at {TARGET_LEVEL} conversations: >= {TARGET_RATIO}x stock Rasa REST throughput and p95 <= "
+              f"{TARGET_P95_MS:g} ms: ratio {target['ratio']:.2f}, p95 {target['p95_ms']:.0f} ms -> "
+              f"{'MET' if target['met'] else 'MISSED'}")
+    print(f"load: start {environment['uptime_at_start'].split('load average:')[-1].strip()}, "
+          f"end {environment['uptime_at_end'].split('load average:')[-1].strip()} on {os.cpu_count()} cores "
+          f"(other work on the machine inflates the figures)")
+    print(f"figures written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

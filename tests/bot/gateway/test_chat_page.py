@@ -1,0 +1,51 @@
+"""The browser chat at / in a real headless Chromium, through the real gateway and Rasa."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.i18n.responses import Responses
+from bot.runner import Stack
+
+RESPONSES = Responses.from_domain_dir()
+
+
+@pytest.fixture
+def chat_gateway(live_gateway: Any, rasa_stack: Stack) -> Any:
+    return live_gateway(RASA_URL=rasa_stack.rasa_url, PUTOKAZ_ACTIONS_URL=rasa_stack.actions_url.rsplit("/", 1)[0],
+                        PUTOKAZ_TEAM_HOURS="mo-su 00:00-24:00")
+
+
+@pytest.mark.rasa
+@pytest.mark.browser
+def test_chat_page_talks_to_the_assistant_with_buttons(chromium: Any, chat_gateway: Any) -> None:
+    page = chromium.new_page(viewport={"width": 390, "height": 800})  # a phone
+    try:
+        page.goto(chat_gateway.url + "/")
+        page.fill("#text", "hello")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.bot .buttons button", timeout=30_000)
+        assert RESPONSES.text("utter_greet", "en")[:40] in page.inner_text("#log")
+        page.click("button:has-text('Legal help')")
+        page.wait_for_function("document.querySelector('#log').innerText.includes(%r)"
+                               % RESPONSES.text("utter_ask_city", "en")[:30], timeout=30_000)
+    finally:
+        page.close()
+
+
+@pytest.mark.rasa
+@pytest.mark.browser
+def test_chat_page_turns_right_to_left_for_arabic_and_shows_markup_as_text(chromium: Any, chat_gateway: Any) -> None:
+    page = chromium.new_page()
+    try:
+        page.goto(chat_gateway.url + "/")
+        page.fill("#text", "مرحبا <img src=x onerror=window.__xss=1> بدي مساعدة")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.documentElement.dir === 'rtl'", timeout=30_000)
+        page.wait_for_selector(".msg.bot", timeout=30_000)
+        assert page.evaluate("window.__xss") is None
+        assert "<img src=x" in page.inner_text("#log")
+    finally:
+        page.close()
