@@ -44,8 +44,8 @@ class Gateway:
     # --- intake ----------------------------------------------------------------------------------
     async def receive(self, inbound: Inbound) -> bool:
         """Keep the message and schedule it; False for a duplicate delivery (already kept)."""
-        conversation, _ = await asyncio.to_thread(self.store.conversation_for, inbound.channel, inbound.address)
-        if not await asyncio.to_thread(self.store.accept, inbound, conversation.id):
+        conversation, accepted = await asyncio.to_thread(self.store.receive, inbound)
+        if not accepted:
             return False
         self.kick(conversation.id)
         return True
@@ -63,44 +63,59 @@ class Gateway:
 
     async def _drain(self, conversation_id: str) -> None:
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
-        async with lock:
-            while True:
-                pending = await asyncio.to_thread(self.store.pending, conversation_id)
-                if not pending:
-                    break
-                for message in pending:
-                    try:
-                        handled = await self._handle(conversation_id, message)
-                    except Exception:  # one bad message must not stop the conversation
-                        log.exception("gateway: message %s failed; it is kept for a retry", message.id)
-                        await asyncio.to_thread(self.store.retry_later, message.id, message.attempts + 1, self._backoff(message))
-                        handled = False
-                    if not handled:
-                        return
-        if not lock.locked():
-            self._locks.pop(conversation_id, None)
+        try:
+            async with lock:
+                await self._drain_locked(conversation_id)
+        finally:
+            if not lock.locked() and self._locks.get(conversation_id) is lock:
+                del self._locks[conversation_id]
+
+    async def _drain_locked(self, conversation_id: str) -> None:
+        while True:
+            pending = await asyncio.to_thread(self.store.pending, conversation_id)
+            if not pending:
+                return
+            for message in pending:
+                try:
+                    handled = await self._handle(conversation_id, message)
+                except Exception:  # one bad message must not stop the conversation
+                    log.exception("gateway: message %s failed; it is kept for a retry", message.id)
+                    await asyncio.to_thread(self.store.retry_later, message.id, message.attempts + 1,
+                                            self._backoff(message))
+                    handled = False
+                if not handled:
+                    return  # later messages wait: a conversation's messages are answered in order
 
     def _backoff(self, message: PendingMessage) -> float:
         return float(min(self.settings.retry_seconds * 2 ** message.attempts, 300.0))
 
     # --- one message -------------------------------------------------------------------------------
-    async def _handle(self, conversation_id: str, message: PendingMessage) -> bool:
-        conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
-        if conversation is None:  # erased meanwhile
-            await asyncio.to_thread(self.store.finish, message.id, "erased")
-            return True
+    def _begin(self, conversation_id: str, message: PendingMessage) -> tuple[Conversation | None, Any]:
+        """The conversation, the person's message in its transcript (first attempt only), and its open
+        handoff: the SQL that starts every message, in one thread hop. (None, None): erased meanwhile."""
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            self.store.finish(message.id, "erased")
+            return None, None
         if message.attempts == 0:
             data = {"latitude": message.latitude, "longitude": message.longitude} if message.kind == "location" else None
-            await asyncio.to_thread(self.store.add_message, conversation.id, "person", message.text, message.kind, data)
-            if await self._flooding(conversation):
-                await asyncio.to_thread(self.store.finish, message.id, "limited")
-                return True
+            self.store.add_message(conversation.id, "person", message.text, message.kind, data)
+        # Read before the rate limit, the language and the privacy notice rather than after them: none of
+        # those opens or closes a handoff, and this conversation's messages are handled one at a time.
+        return conversation, self.handoffs.open_ticket(conversation.id)
+
+    async def _handle(self, conversation_id: str, message: PendingMessage) -> bool:
+        conversation, ticket = await asyncio.to_thread(self._begin, conversation_id, message)
+        if conversation is None:  # erased meanwhile
+            return True
+        if message.attempts == 0 and await self._flooding(conversation):
+            await asyncio.to_thread(self.store.finish, message.id, "limited")
+            return True
         conversation = await self._update_language(conversation, message)
         if conversation.notice_sent_at is None:
             await self.say(conversation, "utter_privacy_notice")
             await asyncio.to_thread(self.store.update_conversation, conversation.id, notice_sent_at=now())
 
-        ticket = await asyncio.to_thread(self.handoffs.open_ticket, conversation.id)
         if ticket is not None:
             if not (ticket.status == "waiting" and message.kind == "button" and message.text == BACK_TO_BOT):
                 await self._human_mode(conversation, ticket, message)
@@ -154,8 +169,8 @@ class Gateway:
         if language is None and message.language_hint in ("en", "ar", "fa", "ps", "sr"):
             language = message.language_hint
         if (language, script) != (conversation.language, conversation.script):
-            await asyncio.to_thread(self.store.update_conversation, conversation.id, language=language, script=script)
-            return await asyncio.to_thread(self.store.conversation, conversation.id) or conversation
+            updated = await asyncio.to_thread(self.store.update_and_get, conversation.id, language=language, script=script)
+            return updated or conversation
         return conversation
 
     # --- bot mode ------------------------------------------------------------------------------------
@@ -267,7 +282,8 @@ class Gateway:
     # --- background ----------------------------------------------------------------------------------
     async def retry_due(self) -> None:
         for conversation_id in await asyncio.to_thread(self.store.conversations_with_pending):
-            if conversation_id not in self._locks:
+            lock = self._locks.get(conversation_id)
+            if lock is None or not lock.locked():
                 self.kick(conversation_id)
 
     async def notify_unclaimed(self) -> None:

@@ -91,6 +91,11 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id).values(**values))
 
+    def update_and_get(self, conversation_id: str, **values: Any) -> Conversation | None:
+        """`update_conversation` then `conversation`, in one call."""
+        self.update_conversation(conversation_id, **values)
+        return self.conversation(conversation_id)
+
     # inbox -------------------------------------------------------------------------------------
     def accept(self, inbound: Inbound, conversation_id: str) -> bool:
         """Keep an inbound message for processing; False when the channel already delivered it."""
@@ -105,6 +110,12 @@ class Store:
         except IntegrityError:
             return False
         return True
+
+    def receive(self, inbound: Inbound) -> tuple[Conversation, bool]:
+        """`conversation_for` then `accept`, in one call (one thread hop for the gateway's webhook).
+        (the conversation, False for a duplicate delivery)"""
+        conversation, _ = self.conversation_for(inbound.channel, inbound.address)
+        return conversation, self.accept(inbound, conversation.id)
 
     def pending(self, conversation_id: str) -> list[PendingMessage]:
         """Messages not yet handled whose retry time has come, oldest first."""

@@ -74,7 +74,7 @@ def send_telegram(gateway: Any, update: dict[str, Any], secret: str = SECRET) ->
 
 def texts_to(gateway: Any, chat_id: int) -> list[str]:
     return [c.params.get("text", "") for c in gateway.telegram.calls_to("sendMessage")
-            if str(c.params.get("chat_id")) == str(chat_id)]
+            if str(c.params.get("chat_id")) == str(chat_id) and c.status == 200]
 
 
 @pytest.mark.rasa
@@ -176,6 +176,8 @@ def test_telegram_429_is_retried_and_delivered_once(gateway: Any) -> None:
     send_telegram(gateway, telegram_message_update(next(_ids), chat, "thank you"))
     sent = wait_for(lambda: (t := texts_to(gateway, chat)) and len(t) >= 2 and t, timeout=40)
     assert sent.count(RESPONSES.text("utter_privacy_notice", "en")) == 1
+    refused = [c for c in gateway.telegram.calls_to("sendMessage") if c.status == 429]
+    assert len(refused) == 1
 
 
 @pytest.mark.rasa
