@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from . import index
 from . import models as m
 from .curation import DEFAULT_DATA_DIR, read_directory
 from .records import Organisation, Service
@@ -36,6 +38,8 @@ def load(engine: Engine, organisations: Iterable[Organisation], replace_all: boo
     """Write organisations and their services; with replace_all, everything else is removed.
 
     Runs in one transaction: when anything fails, the database keeps what it had.
+    The transaction also writes a new data version (directory_meta `data_version`), by which the
+    search indexes of every process notice the change (see service_directory.index).
     Returns the number of services written.
     """
     organisations = list(organisations)
@@ -48,7 +52,18 @@ def load(engine: Engine, organisations: Iterable[Organisation], replace_all: boo
         for key, value in (meta or {}).items():
             conn.execute(delete(m.DirectoryMeta.__table__).where(m.DirectoryMeta.key == key))
             conn.execute(m.DirectoryMeta.__table__.insert(), [{"key": key, "value": value}])
+        _new_data_version(conn)
+    index.data_changed()
     return count
+
+
+def _new_data_version(conn: Connection) -> None:
+    """A new random version: a counter would need a read, and two loads must never write the same."""
+    meta = m.DirectoryMeta.__table__
+    version = uuid.uuid4().hex
+    changed = conn.execute(update(meta).where(meta.c.key == index.DATA_VERSION_KEY).values(value=version))
+    if changed.rowcount == 0:
+        conn.execute(meta.insert(), [{"key": index.DATA_VERSION_KEY, "value": version}])
 
 
 def load_bundled_if_needed(engine: Engine) -> bool:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
-from itertools import groupby
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, literal_column, select, union_all
+from sqlalchemy import String, bindparam, literal_column, select, union_all
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql import Select
 
+from . import index
 from . import models as m
 from .categories import CATEGORY_CODES
 from .curation import AUDIENCES
-from .holidays import is_public_holiday
-from .places import NATIONAL, PLACE_SLUGS, PLACES
+from .index import distance_km as distance_km  # public here, as before
+from .places import PLACE_SLUGS
 from .records import (
     Location,
     Phone,
@@ -30,14 +27,11 @@ from .records import (
     Source,
     TimeSlot,
 )
-from .schedule import is_open, local, to_time
+from .schedule import local, to_time
 
-VISIBLE = ("active", "temporarily_closed")
-_RADII_DEG = (0.5, 1.5, 4.0)  # bounding boxes tried in turn around the point (about 55, 165, 440 km)
 _CHUNK = 900  # ids per IN (...) list: below SQLite's oldest limit of 999 bound parameters
-_FIRST_BATCH = 32  # candidates whose opening hours are looked up first when ranking a group
 
-# The query path reads plain rows with Core statements built once (below, with bound parameters):
+# Records are read as plain rows with Core statements built once (below, with bound parameters):
 # handling ORM rows, and building and hashing a new statement per call, cost more than the SQL itself.
 _service = m.ServiceRow.__table__
 _org = m.Organisation.__table__
@@ -86,35 +80,36 @@ class Query:
             raise ValueError("limit must be at least 1 and offset not negative")
 
 
-@dataclass
-class _Candidate:
-    id: str
-    status: str
-    last_verified: dt.date
-    tier: int  # 0 location in the place, 1 serves the place, 2 national, 3 elsewhere
-    distance_km: float | None = None
-    open_now: bool | None = None
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in kilometres."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
-
-
 def search(engine: Engine, query: Query) -> list[SearchHit]:
-    """Services matching the query, best first (place, then distance, open now, recently verified)."""
+    """Services matching the query, best first: place, then distance, open now, recently verified, id.
+
+    Candidates are the visible services (active, and temporarily closed unless left out) that match
+    every code filter. With a place: those with a location in it (tier 0), those whose service area
+    lists it (tier 1) and national ones (tier 2); with a point only, national ones (tier 2) and those
+    with a location within 30 km (tier 0). Services with a location in a box around the point (the
+    place's centre when no point is given) come next (tier 3): the smallest box of 0.5, 1.5 and 4
+    degrees that holds enough candidates for the page, else everywhere. A candidate's distance is to
+    its nearest location in that box. They are ranked by the key (tier, temporarily closed, distance
+    in 5 km steps, open now / unknown / closed, last verified descending, id); with only_open only
+    those open at the moment are kept. The service id as the last key makes the order the same on
+    every backend (before, equal keys came in whatever order the database returned the rows).
+
+    The ranking runs on an in-process index of the visible services (service_directory.index);
+    full records are read from the database for the page only.
+    """
     query.check()
     moment = local(query.open_at)
-    with engine.connect() as conn:
-        candidates = _candidates(conn, query)
-        page = _page(conn, candidates, query, moment)
-        services = {s.id: s for s in _load(conn, [c.id for c in page])}
+    for attempt in range(2):
+        with engine.connect() as conn:
+            page = index.current(engine, conn).rank(query, moment)
+            services = {s.id: s for s in _load(conn, [r.id for r in page])}
+        if len(services) == len(page) or attempt:
+            break
+        index.forget(engine)  # some were removed since the index was checked: check again
     return [
-        SearchHit(service=services[c.id], distance_km=None if c.distance_km is None else round(c.distance_km, 1),
-                  open_now=c.open_now, matched_place=c.tier < 3, temporarily_closed=c.status == "temporarily_closed")
-        for c in page
+        SearchHit(service=services[r.id], distance_km=None if r.distance_km is None else round(r.distance_km, 1),
+                  open_now=r.open_now, matched_place=r.tier < 3, temporarily_closed=r.temporarily_closed)
+        for r in page if r.id in services
     ]
 
 
@@ -141,201 +136,8 @@ def record_unmet_need(engine: Engine, category: str | None, place: str | None, l
         }])
 
 
-_OPEN_RANK = {True: 0, None: 1, False: 2}
-
-
-def _rank(c: _Candidate) -> tuple[int, int, int, int, float]:
-    open_rank = _OPEN_RANK[c.open_now]
-    bucket = int((c.distance_km or 0.0) // 5)  # differences within a town do not outrank opening hours
-    return (c.tier, c.status == "temporarily_closed", bucket, open_rank, -c.last_verified.toordinal())
-
-
-def _prefix(c: _Candidate) -> tuple[int, int, int]:
-    """The part of _rank that does not need opening hours: tier, temporarily closed, distance bucket."""
-    return _rank(c)[:3]
-
-
-def _page(conn: Connection, candidates: list[_Candidate], query: Query, moment: dt.datetime) -> list[_Candidate]:
-    """The page of candidates in _rank order, looking up opening hours only where they decide the page.
-
-    The same as filtering on open_now (with only_open) and sorting all candidates by _rank: groups of
-    equal _prefix are taken in order, and within a group the open ones, most recently verified first,
-    lead; once a group has shown enough open ones, the rest of it (and every later group) cannot
-    reach the page. Python's sort is stable, so ties keep the order the candidates were found in.
-    """
-    wanted = query.offset + query.limit
-    ranked: list[_Candidate] = []
-    for _, group in groupby(sorted(candidates, key=_prefix), key=_prefix):
-        members = sorted(group, key=lambda c: -c.last_verified.toordinal())
-        ranked.extend(_rank_group(conn, members, wanted - len(ranked), query.only_open, moment))
-        if len(ranked) >= wanted:
-            break
-    return ranked[query.offset: wanted]
-
-
-def _rank_group(conn: Connection, members: list[_Candidate], wanted: int, only_open: bool,
-                moment: dt.datetime) -> list[_Candidate]:
-    """Up to `wanted` of one group, in _rank order (members come most recently verified first)."""
-    opened: list[_Candidate] = []
-    done, batch = 0, max(_FIRST_BATCH, 2 * wanted)
-    while done < len(members):
-        chunk = members[done: done + batch]
-        _fill_open_now(conn, chunk, moment)
-        opened.extend(c for c in chunk if c.open_now)
-        done += len(chunk)
-        if len(opened) >= wanted:
-            return opened[:wanted]  # open ones come first in a group, and these are the newest of them
-        batch *= 4
-    if only_open:
-        return opened
-    return sorted(members, key=lambda c: _OPEN_RANK[c.open_now])
-
-
 def _ids() -> Any:
     return bindparam("ids", expanding=True)
-
-
-@cache
-def _base_statement(category: bool, language: bool, audience: bool) -> Select:
-    """Visible services matching the code filters; parameters statuses, category, language, audience."""
-    s = _service.c
-    stmt = select(s.id, s.status, s.last_verified).where(s.status.in_(bindparam("statuses", expanding=True)))
-    if category:
-        stmt = stmt.where(s.id.in_(select(_category.c.service_id).where(_category.c.code == bindparam("category"))))
-    if language:
-        stmt = stmt.where(s.id.in_(select(_language.c.service_id).where(_language.c.code == bindparam("language"))))
-    if audience:
-        stmt = stmt.where(s.id.in_(select(_audience.c.service_id).where(_audience.c.code == bindparam("audience"))))
-    return stmt
-
-
-@cache
-def _candidate_statements(category: bool, language: bool, audience: bool) -> dict[str, Select]:
-    base = _base_statement(category, language, audience)
-    sid, loc = _service.c.id, _location.c
-    in_place = (select(_at.c.service_id).select_from(_at.join(_location, loc.id == _at.c.location_id))
-                .where(loc.city == bindparam("place")))
-    located = (select(_at.c.service_id, loc.latitude, loc.longitude)
-               .select_from(_at.join(_location, loc.id == _at.c.location_id))
-               .where(loc.latitude.isnot(None)))
-    in_box = located.where(and_(loc.latitude.between(bindparam("lat_min"), bindparam("lat_max")),
-                                loc.longitude.between(bindparam("lon_min"), bindparam("lon_max")))).subquery()
-    anywhere = located.subquery()
-    return {
-        "all": base,
-        "in_place": base.where(sid.in_(in_place)),
-        # services that serve the place (or the whole country) without a location in it
-        "listed": base.where(sid.in_(_ids())),
-        "national": base.where(sid.in_(select(_area.c.service_id).where(_area.c.place == bindparam("national")))),
-        "in_box": base.add_columns(in_box.c.latitude, in_box.c.longitude).join(in_box, in_box.c.service_id == sid),
-        "anywhere": (base.add_columns(anywhere.c.latitude, anywhere.c.longitude)
-                     .join(anywhere, anywhere.c.service_id == sid)),
-    }
-
-
-def _statements(query: Query) -> tuple[dict[str, Select], dict[str, Any]]:
-    """The candidate statements for the query's filters, and their parameters."""
-    params: dict[str, Any] = {"statuses": list(VISIBLE if query.include_temporarily_closed else ("active",)),
-                              "national": NATIONAL}
-    for name in ("category", "language", "audience", "place"):
-        value = getattr(query, name)
-        if value is not None:
-            params[name] = value
-    return _candidate_statements(bool(query.category), bool(query.language), bool(query.audience)), params
-
-
-def _candidates(conn: Connection, query: Query) -> list[_Candidate]:
-    statements, params = _statements(query)
-    point = query.near or ((PLACES[query.place].latitude, PLACES[query.place].longitude) if query.place else None)
-    if query.place is None and point is None:
-        return [_Candidate(i, s, v, 0) for i, s, v in conn.execute(statements["all"], params)]
-
-    found: dict[str, _Candidate] = {}
-    if query.place:
-        for i, s, v in conn.execute(statements["in_place"], params):
-            found[i] = _Candidate(i, s, v, 0)
-        # services that serve the place (or the whole country) without a location in it
-        area_of: defaultdict[str, set[str]] = defaultdict(set)
-        for sid, place in conn.execute(_S.areas, {"place": query.place, "national": NATIONAL}):
-            area_of[sid].add(place)
-        for i, s, v in conn.execute(statements["listed"], {**params, "ids": list(area_of)}) if area_of else ():
-            if i not in found:
-                found[i] = _Candidate(i, s, v, 1 if query.place in area_of[i] else 2)
-    else:
-        for i, s, v in conn.execute(statements["national"], params):
-            found[i] = _Candidate(i, s, v, 2)
-
-    assert point is not None
-    wanted = query.offset + query.limit
-    for radius in _RADII_DEG + (None,):
-        nearby = _nearby(conn, statements, params, point, radius)
-        for sid, (status, verified, km) in nearby.items():
-            candidate = found.get(sid)
-            if candidate is None:
-                found[sid] = _Candidate(sid, status, verified, 0 if query.near and not query.place else 3, km)
-            elif candidate.distance_km is None or km < candidate.distance_km:
-                candidate.distance_km = km
-        if sum(1 for c in found.values() if c.distance_km is not None or c.tier < 3) >= wanted and radius is not None:
-            break
-    if query.near and not query.place:
-        for c in found.values():  # with a point only, "in the place" means within walking reach
-            if c.tier == 0 and (c.distance_km is None or c.distance_km > 30):
-                c.tier = 3
-    return list(found.values())
-
-
-def _nearby(conn: Connection, statements: dict[str, Select], params: dict[str, Any], point: tuple[float, float],
-            radius: float | None) -> dict[str, tuple[str, dt.date, float]]:
-    lat, lon = point
-    if radius is None:
-        rows = conn.execute(statements["anywhere"], params)
-    else:
-        rows = conn.execute(statements["in_box"], {**params, "lat_min": lat - radius, "lat_max": lat + radius,
-                                                   "lon_min": lon - radius * 1.4, "lon_max": lon + radius * 1.4})
-    result: dict[str, tuple[str, dt.date, float]] = {}
-    for sid, status, verified, la, lo in rows:
-        km = distance_km(point, (la, lo))
-        if sid not in result or km < result[sid][2]:
-            result[sid] = (status, verified, km)
-    return result
-
-
-def _fill_open_now(conn: Connection, candidates: Sequence[_Candidate], moment: dt.datetime) -> None:
-    """Set open_now (None when the directory has no opening hours), exactly as schedule.is_open says."""
-    if not candidates:
-        return
-    found = _open_now(conn, [c.id for c in candidates], moment)
-    for c in candidates:
-        c.open_now = found.get(c.id)
-
-
-def _open_now(conn: Connection, service_ids: list[str], moment: dt.datetime) -> dict[str, bool]:
-    """Whether each service with opening hours is open at `moment` (local time), asked of the database.
-
-    Mirrors schedule.intervals_on: 24/7 first, then an exception on that day, then a public holiday,
-    then the weekly slots. A schedule with an exception on that day is rare and is judged in Python
-    on the whole schedule, so that the first matching exception decides, as there.
-    """
-    day = moment.date()
-    params = {"day": day, "weekday": day.weekday(), "minute": moment.hour * 60 + moment.minute}
-    holiday = is_public_holiday(day)
-    result: dict[str, bool] = {}
-    judge_in_python: list[str] = []
-    for chunk in _chunks(service_ids):
-        for sid, always, closed_on_holidays, open_by_slot, has_exception in conn.execute(
-                _S.open_now, {**params, "ids": chunk}):
-            if always:
-                result[sid] = True
-            elif has_exception:
-                judge_in_python.append(sid)
-            elif closed_on_holidays and holiday:
-                result[sid] = False
-            else:
-                result[sid] = bool(open_by_slot)
-    if judge_in_python:
-        for sid, schedule in _schedules(conn, judge_in_python).items():
-            result[sid] = is_open(schedule, moment)
-    return result
 
 
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
@@ -415,16 +217,6 @@ class _S:
     """Statements with bound parameters (ids is an expanding list), built once."""
 
     s, loc = _service.c, _location.c
-    areas = (select(_area.c.service_id, _area.c.place)
-             .where(_area.c.place.in_((bindparam("place"), bindparam("national")))))
-    open_now = select(
-        _schedule.c.service_id, _schedule.c.always_open, _schedule.c.closed_on_public_holidays,
-        select(_slot.c.id).where(_slot.c.schedule_id == _schedule.c.id, _slot.c.weekday == bindparam("weekday"),
-                                 _slot.c.opens_minute <= bindparam("minute"),
-                                 _slot.c.closes_minute > bindparam("minute")).exists().label("slot_open"),
-        select(_exception.c.id).where(_exception.c.schedule_id == _schedule.c.id,
-                                      _exception.c.date == bindparam("day")).exists().label("exception_today"),
-    ).where(_schedule.c.service_id.in_(_ids()))
     schedules = (select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
                         _schedule.c.closed_on_public_holidays, _schedule.c.note)
                  .where(_schedule.c.service_id.in_(_ids())))

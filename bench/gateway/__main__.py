@@ -526,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for signum in (signal.SIGINT, signal.SIGTERM):  # every process is stopped on the way out
         signal.signal(signum, _interrupted)
+    with contextlib.suppress(ImportError):  # the lighter the harness, the less it takes from the servers
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     folder = Path(tempfile.mkdtemp(prefix="putokaz-bench-gateway-"))
     started = time.monotonic()
     environment: dict[str, Any] = {

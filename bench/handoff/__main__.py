@@ -706,7 +706,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(stream.error or "the event stream did not start")
             log(f"logged in as {username}; the event stream is open")
             bench = Bench(gateway_url, database, fake, stream, console, phrases)
-            deadline_of = lambda: time.monotonic() + args.seconds  # noqa: E731
+
+            def deadline_of() -> float:
+                return time.monotonic() + float(args.seconds)
 
             if args.warmup:
                 log(f"warm-up: {args.warmup} untimed chats (escalation and reply)...")

@@ -1,0 +1,630 @@
+"""An in-process index of the visible services, so that `search` ranks without reading every candidate.
+
+For every visible service (active or temporarily closed) the index keeps what the ranking needs:
+its id, whether it is temporarily closed, its category, audience and language codes, its service
+area, the places and coordinates of its locations and its opening hours (a parsed `Schedule`).
+Services are numbered in the order of the last ranking keys, most recently verified first and then
+by id, so that a list of numbers in ascending order is already in ranking order within a group.
+Lookups are lists and masks (bytearrays indexed by that number) by category, audience, language,
+place of a location, service area, place and category together, and a grid of CELL_DEG-degree
+cells for `near=` and the distance fallback. The index is built with a handful of bulk reads.
+
+One index per engine, kept for the life of the engine. Freshness: `loader.load` writes a new
+`data_version` into `directory_meta` in its transaction. An index remembers the version it was
+built from and compares it with the database's at most once per CHECK_INTERVAL_S (other processes,
+such as the action server and the CLI, load data too), and at its next use after a load by this
+process, whichever engine did it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+import threading
+import time
+import weakref
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, groupby, islice
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import String, literal_column, select, union_all
+from sqlalchemy.engine import Connection, Engine
+
+from . import models as m
+from .places import NATIONAL, PLACES
+from .records import Schedule, ScheduleException, TimeSlot
+from .schedule import is_open, to_time
+
+if TYPE_CHECKING:
+    from .query import Query
+
+VISIBLE = ("active", "temporarily_closed")
+DATA_VERSION_KEY = "data_version"
+CHECK_INTERVAL_S = 1.0  # how stale an index may be when another process loaded data
+CELL_DEG = 0.5  # grid cells of about 55 x 39 km
+RADII_DEG = (0.5, 1.5, 4.0)  # bounding boxes tried in turn around the point (about 55, 165, 440 km)
+LON_PER_LAT = 1.4  # a box spans 1.4 times as many degrees of longitude as of latitude
+NEAR_KM = 30.0  # with a point only, "in the place" means within this reach
+BUCKET_KM = 5.0  # differences of distance within a town do not outrank opening hours
+_BEST = (0, 0)  # the best possible group: not temporarily closed, nearest distance bucket
+
+Box = tuple[float, float, float, float]  # lat_min, lat_max, lon_min, lon_max (inclusive)
+Mask = bytearray  # 1 at the number of every service that has the property
+
+_clock = time.monotonic  # replaced in tests
+_UNSETTLED = "\0unsettled"  # the version of an index whose reads saw a load commit: never current
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in kilometres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+class Ranked(NamedTuple):
+    """One service of a page, with what the ranking found out about it."""
+
+    id: str
+    tier: int  # 0 location in the place, 1 serves the place, 2 national, 3 elsewhere
+    temporarily_closed: bool
+    distance_km: float | None
+    open_now: bool | None
+
+
+# -- the index -------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class DirectoryIndex:
+    """The visible services, numbered 0..n-1 in the order (last verified descending, id)."""
+
+    ids: list[str]
+    closed: Mask  # temporarily closed
+    active: Mask
+    shapes: list[Schedule]  # distinct opening hours (without their notes)
+    shape_of: array[int]  # number of the service -> index into shapes, -1 without opening hours
+    loc_start: array[int]  # locations with coordinates of service i: loc_start[i]:loc_start[i + 1]
+    loc_lat: array[float]
+    loc_lon: array[float]
+    located: list[int]  # services with at least one location with coordinates
+    category: dict[str, tuple[list[int], Mask]]
+    audience: dict[str, tuple[list[int], Mask]]
+    language: dict[str, tuple[list[int], Mask]]
+    in_city: dict[str, tuple[list[int], Mask]]  # services with a location in the place
+    in_area: dict[str, tuple[list[int], Mask]]  # services whose area lists the place (or "national")
+    in_city_category: dict[tuple[str, str], list[int]]
+    grid: dict[tuple[int, int], list[int]]  # services with a location in the cell
+    version: str | None = None
+    build_seconds: float = 0.0
+    rows_read: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rank(self, query: Query, moment: dt.datetime) -> list[Ranked]:
+        """The page of `query` in ranking order (see query.search)."""
+        return _Ranking(self, query, moment).page()
+
+
+def _cells(box: Box) -> Iterator[tuple[int, int]]:
+    for ci in range(math.floor(box[0] / CELL_DEG), math.floor(box[1] / CELL_DEG) + 1):
+        for cj in range(math.floor(box[2] / CELL_DEG), math.floor(box[3] / CELL_DEG) + 1):
+            yield ci, cj
+
+
+def _box(point: tuple[float, float], radius: float) -> Box:
+    lat, lon = point
+    return (lat - radius, lat + radius, lon - radius * LON_PER_LAT, lon + radius * LON_PER_LAT)
+
+
+def _keep(source: Iterable[int], required: Sequence[Mask] = (), excluded: Sequence[Mask] = ()) -> Iterator[int]:
+    """The numbers of `source` set in every required mask and in no excluded one."""
+    if not required and not excluded:
+        return iter(source)
+    if len(required) == 1 and not excluded:
+        a = required[0]
+        return (i for i in source if a[i])
+    if len(required) == 2 and not excluded:
+        a, b = required
+        return (i for i in source if a[i] and b[i])
+    if not required and len(excluded) == 1:
+        x = excluded[0]
+        return (i for i in source if not x[i])
+    if len(required) == 1 and len(excluded) == 1:
+        a, x = required[0], excluded[0]
+        return (i for i in source if a[i] and not x[i])
+    return (i for i in source if all(r[i] for r in required) and not any(x[i] for x in excluded))
+
+
+_OPEN_RANK = {True: 0, None: 1, False: 2}
+
+
+class _Ranking:
+    """One search over the index: candidates by tier, grouped and ordered as query.search documents.
+
+    Each tier's candidates come as a stream in ascending number, which is the order of the last
+    ranking keys (most recently verified, then id). Within a group of equal (tier, temporarily
+    closed, distance bucket) the order is open now, unknown, closed, and then that number. A tier
+    is read until the best possible group has shown enough open services for the page; only when
+    it has not is the rest of the tier read and grouped. Opening hours are judged only for members
+    of groups that can still reach the page, once per distinct schedule.
+    """
+
+    def __init__(self, index: DirectoryIndex, query: Query, moment: dt.datetime) -> None:
+        self.ix = index
+        self.q = query
+        self.moment = moment
+        self.wanted = query.offset + query.limit
+        self.only_open = query.only_open
+        self.open_cache: dict[int, bool] = {}
+        self.dist_cache: dict[int, float | None] = {}
+        self.point: tuple[float, float] | None = None
+        self.box: Box | None = None  # None: every location counts (after the widest box)
+
+    # -- filters
+
+    def _filters(self) -> list[tuple[list[int], Mask]] | None:
+        """(list, mask) of each code filter, None when one of them matches nothing."""
+        ix, q = self.ix, self.q
+        found = []
+        for value, table in ((q.category, ix.category), (q.language, ix.language), (q.audience, ix.audience)):
+            if value is None:
+                continue
+            entry = table.get(value)
+            if entry is None:
+                return None
+            found.append(entry)
+        return found
+
+    def _matching(self, source: tuple[list[int], Mask] | None, extra: Sequence[Mask] = (),
+                  excluded: Sequence[Mask] = ()) -> Callable[[], Iterator[int]]:
+        """A stream factory: services of `source` (all when None) that pass every filter and `extra`."""
+        filters = self.filters
+        assert filters is not None
+        candidates = list(filters) + ([source] if source is not None else [])
+        status = [] if self.q.include_temporarily_closed else [self.ix.active]
+        if not candidates:
+            everything = range(len(self.ix))
+            return lambda: _keep(everything, [*extra, *status], excluded)
+        smallest = min(candidates, key=lambda entry: len(entry[0]))
+        required = [mask for lst, mask in candidates if lst is not smallest[0]] + [*extra, *status]
+        return lambda: _keep(smallest[0], required, excluded)
+
+    # -- distances and opening hours
+
+    def _distance_in(self, i: int, box: Box | None) -> float | None:
+        """Distance from the point to the nearest location of i with coordinates inside the box."""
+        point = self.point
+        assert point is not None
+        lats, lons = self.ix.loc_lat, self.ix.loc_lon
+        best = None
+        for k in range(self.ix.loc_start[i], self.ix.loc_start[i + 1]):
+            la, lo = lats[k], lons[k]
+            if box is not None and not (box[0] <= la <= box[1] and box[2] <= lo <= box[3]):
+                continue
+            km = distance_km(point, (la, lo))
+            if best is None or km < best:
+                best = km
+        return best
+
+    def distance(self, i: int) -> float | None:
+        """Distance within the box the search settled on (what the bucket and the hit show)."""
+        if self.point is None:
+            return None
+        try:
+            return self.dist_cache[i]
+        except KeyError:
+            km = self.dist_cache[i] = self._distance_in(i, self.box)
+            return km
+
+    def open_now(self, i: int) -> bool | None:
+        shape = self.ix.shape_of[i]
+        if shape < 0:
+            return None
+        found = self.open_cache.get(shape)
+        if found is None:
+            found = self.open_cache[shape] = is_open(self.ix.shapes[shape], self.moment)
+        return found
+
+    def group(self, i: int) -> tuple[int, int]:
+        return self.ix.closed[i], int((self.distance(i) or 0.0) // BUCKET_KM)
+
+    # -- spatial streams
+
+    def _in_box(self, box: Box | None, excluded: Sequence[Mask]) -> Iterator[int]:
+        """Matching services, not excluded, with a location in the box (every located one when None)."""
+        if box is None:
+            source: Iterable[int] = self.ix.located
+        else:
+            lists = [self.ix.grid[c] for c in _cells(box) if c in self.ix.grid]
+            source = heapq.merge(*lists) if len(lists) > 1 else iter(lists[0] if lists else ())
+        filters = self.filters
+        assert filters is not None
+        required = [mask for _, mask in filters] + ([] if self.q.include_temporarily_closed else [self.ix.active])
+        last = -1
+        settled = box is self.box  # distances in the box the search settled on are kept
+        for i in _keep(source, required, excluded):
+            if i == last:
+                continue  # a service with locations in several cells
+            last = i
+            if box is None or (self.distance(i) if settled else self._distance_in(i, box)) is not None:
+                yield i
+
+    def _count(self, stream: Iterator[int], cap: int) -> int:
+        return sum(1 for _ in islice(stream, cap))
+
+    # -- the ranking
+
+    def page(self) -> list[Ranked]:
+        self.filters = self._filters()
+        if self.filters is None:
+            return []
+        q, ix = self.q, self.ix
+        tiers: list[tuple[int, Callable[[], Iterator[int]]]] = []
+        if q.place is None and q.near is None:
+            tiers.append((0, self._matching(None)))
+        else:
+            national = ix.in_area.get(NATIONAL)
+            nat_mask = [national[1]] if national else []
+            if q.place:
+                place = PLACES[q.place]
+                self.point = q.near or (place.latitude, place.longitude)
+                city, area = ix.in_city.get(q.place), ix.in_area.get(q.place)
+                city_mask = [city[1]] if city else []
+                area_mask = [area[1]] if area else []
+                in_place = [
+                    (0, self._place_stream(q.place, city) if city else _nothing),
+                    (1, self._matching(area, excluded=city_mask) if area else _nothing),
+                    (2, self._matching(national, excluded=city_mask + area_mask) if national else _nothing),
+                ]
+                others = city_mask + area_mask + nat_mask
+                box_tiers = [(3, lambda box: self._in_box(box, others))]
+            else:  # a point only: services within NEAR_KM are "in the place"
+                self.point = q.near
+                in_place = [(2, self._matching(national) if national else _nothing)]
+
+                def near(box: Box | None) -> Iterator[int]:
+                    return (i for i in self._in_box(box, nat_mask) if self.distance(i) <= NEAR_KM)  # type: ignore[operator]
+
+                def far(box: Box | None) -> Iterator[int]:
+                    return (i for i in self._in_box(box, nat_mask) if self.distance(i) > NEAR_KM)  # type: ignore[operator]
+
+                box_tiers = [(0, near), (3, far)]
+            self.box = self._settle_box([stream for _, stream in in_place], box_tiers[0][1] if q.place else
+                                        (lambda box: self._in_box(box, nat_mask)))
+            box = self.box
+            tiers = sorted([*in_place, *((tier, (lambda f=f: f(box))) for tier, f in box_tiers)],
+                           key=itemgetter(0))
+        ranked: list[tuple[int, int]] = []
+        for tier, stream in tiers:
+            for i in self._rank_tier(stream(), self.wanted - len(ranked)):
+                ranked.append((tier, i))
+            if len(ranked) >= self.wanted:
+                break
+        return [Ranked(ix.ids[i], tier, bool(ix.closed[i]), self.distance(i), self.open_now(i))
+                for tier, i in ranked[q.offset: self.wanted]]
+
+    def _place_stream(self, place: str, city: tuple[list[int], Mask]) -> Callable[[], Iterator[int]]:
+        """Matching services with a location in the place, from the smallest list that has them."""
+        if self.q.category is not None:
+            by_both = self.ix.in_city_category.get((place, self.q.category), [])
+            filters = [entry for entry in self.filters or () if entry is not self.ix.category[self.q.category]]
+            smallest = min([(by_both, city[1]), *filters], key=lambda entry: len(entry[0]))
+            if smallest[0] is by_both:
+                status = [] if self.q.include_temporarily_closed else [self.ix.active]
+                required = [mask for _, mask in filters] + status
+                return lambda: _keep(by_both, required)
+        return self._matching(city)
+
+    def _settle_box(self, in_place: list[Callable[[], Iterator[int]]],
+                    elsewhere: Callable[[Box | None], Iterator[int]]) -> Box | None:
+        """The box the search reads distances in: the first one holding enough candidates.
+
+        As before: the smallest box of RADII_DEG around the point in which the services found by
+        place (or nationally) and those with a location in the box are together at least `wanted`;
+        when even the widest is short, every location counts.
+        """
+        assert self.point is not None
+        found = self._count(chain.from_iterable(stream() for stream in in_place), self.wanted)
+        if found >= self.wanted:
+            return _box(self.point, RADII_DEG[0])
+        for radius in RADII_DEG:
+            box = _box(self.point, radius)
+            if found + self._count(elsewhere(box), self.wanted - found) >= self.wanted:
+                return box
+        return None
+
+    def _rank_tier(self, stream: Iterator[int], need: int) -> list[int]:
+        """Up to `need` services of one tier in ranking order (open ones only with only_open)."""
+        best_open: list[int] = []
+        best_unknown: list[int] = []
+        best_closed: list[int] = []
+        others: list[tuple[tuple[int, int], int]] = []
+        group, open_now = self.group, self.open_now
+        for i in stream:
+            key = group(i)
+            if key == _BEST:
+                now = open_now(i)
+                if now:
+                    best_open.append(i)
+                    if len(best_open) >= need:
+                        return best_open  # nothing can come before these
+                elif now is None:
+                    best_unknown.append(i)
+                else:
+                    best_closed.append(i)
+            else:
+                others.append((key, i))
+        ranked = best_open if self.only_open else best_open + best_unknown + best_closed
+        if len(ranked) >= need or not others:
+            return ranked[:need]
+        others.sort(key=itemgetter(0))  # stable: each group stays in ascending number
+        for _, members in groupby(others, key=itemgetter(0)):
+            ranked.extend(self._rank_group([i for _, i in members], need - len(ranked)))
+            if len(ranked) >= need:
+                break
+        return ranked[:need]
+
+    def _rank_group(self, members: list[int], need: int) -> list[int]:
+        """Up to `need` of one group in ranking order; opening hours only as far as they decide it."""
+        opened = []
+        open_now = self.open_now
+        for i in members:
+            if open_now(i):
+                opened.append(i)
+                if len(opened) >= need:
+                    return opened
+        if self.only_open:
+            return opened
+        return sorted(members, key=lambda i: _OPEN_RANK[open_now(i)])[:need]
+
+
+def _nothing() -> Iterator[int]:
+    return iter(())
+
+
+# -- building --------------------------------------------------------------------------------------
+
+_service = m.ServiceRow.__table__
+_location = m.LocationRow.__table__
+_at = m.ServiceAtLocation.__table__
+_schedule = m.ScheduleRow.__table__
+_slot = m.ScheduleSlot.__table__
+_exception = m.ScheduleExceptionRow.__table__
+_meta = m.DirectoryMeta.__table__
+
+
+class _B:
+    """The bulk reads of a build, built once."""
+
+    version = select(_meta.c.value).where(_meta.c.key == DATA_VERSION_KEY)
+    services = select(_service.c.id, _service.c.status, _service.c.last_verified).where(
+        _service.c.status.in_(VISIBLE))
+    codes = union_all(*(
+        select(table.c.service_id, literal_column(f"'{kind}'", String).label("kind"), column.label("code"))
+        for kind, table, column in (
+            ("category", m.ServiceCategory.__table__, m.ServiceCategory.__table__.c.code),
+            ("audience", m.ServiceAudience.__table__, m.ServiceAudience.__table__.c.code),
+            ("language", m.ServiceLanguage.__table__, m.ServiceLanguage.__table__.c.code),
+            ("area", m.ServiceArea.__table__, m.ServiceArea.__table__.c.place),
+        )
+    ))
+    locations = (select(_at.c.service_id, _location.c.city, _location.c.latitude, _location.c.longitude)
+                 .select_from(_at.join(_location, _location.c.id == _at.c.location_id)))
+    schedules = select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
+                       _schedule.c.closed_on_public_holidays)
+    slots = (select(_slot.c.schedule_id, _slot.c.weekday, _slot.c.opens_minute, _slot.c.closes_minute)
+             .order_by(_slot.c.schedule_id))
+    exceptions = (select(_exception.c.schedule_id, _exception.c.date, _exception.c.closed,
+                         _exception.c.opens_minute, _exception.c.closes_minute)
+                  .order_by(_exception.c.schedule_id, _exception.c.id))
+
+
+def read_version(conn: Connection) -> str | None:
+    version: str | None = conn.execute(_B.version).scalar_one_or_none()
+    return version
+
+
+def build(conn: Connection, attempts: int = 3) -> DirectoryIndex:
+    """Read the visible services into a new index.
+
+    The reads are separate statements; a load that commits in between changes the data version,
+    and the build starts again (the last attempt is kept anyway, and rebuilt at the next check).
+    """
+    started = time.perf_counter()
+    for _ in range(attempts):
+        version = read_version(conn)
+        index = _build(conn)
+        if read_version(conn) == version:
+            break
+    else:
+        version = _UNSETTLED  # not a consistent snapshot: the next check rebuilds it
+    index.version = version
+    index.build_seconds = time.perf_counter() - started
+    return index
+
+
+def _coded(lists: dict[str, list[int]], n: int) -> dict[str, tuple[list[int], Mask]]:
+    result = {}
+    for code, numbers in lists.items():
+        numbers.sort()
+        mask = bytearray(n)
+        for i in numbers:
+            mask[i] = 1
+        result[code] = (numbers, mask)
+    return result
+
+
+def _build(conn: Connection) -> DirectoryIndex:
+    rows = conn.execute(_B.services).all()
+    rows.sort(key=itemgetter(0))
+    rows.sort(key=itemgetter(2), reverse=True)  # stable: most recently verified first, then by id
+    n = len(rows)
+    numbers = list(range(n))  # one int object per service, shared by every list below
+    ids = [r[0] for r in rows]
+    number_of = dict(zip(ids, numbers, strict=True))
+    closed = bytearray(r[1] == "temporarily_closed" for r in rows)
+    active = bytearray(r[1] == "active" for r in rows)
+    read = n
+    del rows
+
+    codes: dict[str, defaultdict[str, list[int]]] = {k: defaultdict(list) for k in ("category", "audience",
+                                                                                     "language", "area")}
+    categories_of: defaultdict[int, list[str]] = defaultdict(list)
+    for sid, kind, code in conn.execute(_B.codes):
+        read += 1
+        i = number_of.get(sid)
+        if i is not None:
+            codes[kind][code].append(i)
+            if kind == "category":
+                categories_of[i].append(code)
+
+    places_of: defaultdict[int, list[tuple[str, float | None, float | None]]] = defaultdict(list)
+    for sid, city, lat, lon in conn.execute(_B.locations):
+        read += 1
+        i = number_of.get(sid)
+        if i is not None:
+            places_of[i].append((city, lat, lon))
+
+    loc_start, loc_lat, loc_lon = array("i", [0]), array("d"), array("d")
+    located: list[int] = []
+    in_city: defaultdict[str, list[int]] = defaultdict(list)
+    in_city_category: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    grid: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    for i in numbers:
+        found = places_of.get(i, ())
+        cities = sorted({city for city, _, _ in found})
+        for city in cities:
+            in_city[city].append(i)
+            for code in categories_of.get(i, ()):
+                in_city_category[(city, code)].append(i)
+        cells = set()
+        for _, lat, lon in found:
+            if lat is None or lon is None:
+                continue
+            loc_lat.append(lat)
+            loc_lon.append(lon)
+            cells.add((math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)))
+        loc_start.append(len(loc_lat))
+        if cells:
+            located.append(i)
+        for cell in cells:
+            grid[cell].append(i)
+    del places_of, categories_of
+
+    shapes: list[Schedule] = []
+    shape_ids: dict[tuple[Any, ...], int] = {}
+    shape_of = array("i", [-1]) * n
+    slots: dict[int, tuple[tuple[int, int, int], ...]] = {}
+    for schedule_id, group in groupby(conn.execute(_B.slots), key=itemgetter(0)):
+        rows_of = sorted((weekday, opens, closes) for _, weekday, opens, closes in group)
+        read += len(rows_of)
+        slots[schedule_id] = tuple(rows_of)
+    exceptions: dict[int, tuple[tuple[dt.date, bool, int | None, int | None], ...]] = {}
+    for schedule_id, group in groupby(conn.execute(_B.exceptions), key=itemgetter(0)):
+        found_exceptions = tuple((day, bool(is_closed), opens, closes) for _, day, is_closed, opens, closes in group)
+        read += len(found_exceptions)
+        exceptions[schedule_id] = found_exceptions
+    for schedule_id, sid, always, holidays in conn.execute(_B.schedules):
+        read += 1
+        i = number_of.get(sid)
+        if i is None:
+            continue
+        key = (bool(always), slots.get(schedule_id, ()), bool(holidays), exceptions.get(schedule_id, ()))
+        shape = shape_ids.get(key)
+        if shape is None:
+            shape = shape_ids[key] = len(shapes)
+            shapes.append(_schedule_of(*key))
+        shape_of[i] = shape
+
+    return DirectoryIndex(
+        ids=ids, closed=closed, active=active, shapes=shapes, shape_of=shape_of,
+        loc_start=loc_start, loc_lat=loc_lat, loc_lon=loc_lon, located=located,
+        category=_coded(codes["category"], n), audience=_coded(codes["audience"], n),
+        language=_coded(codes["language"], n), in_city=_coded(in_city, n), in_area=_coded(codes["area"], n),
+        in_city_category=dict(in_city_category), grid=dict(grid), rows_read=read,
+        stats={"services": n, "located_locations": len(loc_lat), "distinct_schedules": len(shapes),
+               "grid_cells": len(grid)},
+    )
+
+
+def _schedule_of(always: bool, weekly: tuple[tuple[int, int, int], ...], holidays: bool,
+                 exceptions: tuple[tuple[dt.date, bool, int | None, int | None], ...]) -> Schedule:
+    """The parts of a schedule that decide whether it is open (its note is left out)."""
+    return Schedule(
+        always_open=always,
+        weekly=tuple(TimeSlot(weekday, to_time(opens), to_time(closes)) for weekday, opens, closes in weekly),
+        closed_on_public_holidays=holidays,
+        exceptions=tuple(ScheduleException(day, is_closed, None if opens is None else to_time(opens),
+                                           None if closes is None else to_time(closes))
+                         for day, is_closed, opens, closes in exceptions),
+    )
+
+
+# -- one index per engine --------------------------------------------------------------------------
+
+
+class _Slot:
+    __slots__ = ("lock", "index", "checked_at", "generation")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: DirectoryIndex | None = None
+        self.checked_at = -math.inf
+        self.generation = -1
+
+
+_slots: weakref.WeakKeyDictionary[Engine, _Slot] = weakref.WeakKeyDictionary()
+_slots_lock = threading.Lock()
+_generation = 0  # loads committed by this process
+
+
+def data_changed() -> None:
+    """Tell every index of this process to check the data version at its next use (after a load)."""
+    global _generation
+    with _slots_lock:
+        _generation += 1
+
+
+def _slot_of(engine: Engine) -> _Slot:
+    with _slots_lock:
+        slot = _slots.get(engine)
+        if slot is None:
+            slot = _slots[engine] = _Slot()
+        return slot
+
+
+def current(engine: Engine, conn: Connection) -> DirectoryIndex:
+    """The engine's index, checked against the data version when due, rebuilt when it changed."""
+    slot = _slot_of(engine)
+    index = slot.index
+    if index is not None and slot.generation == _generation and _clock() - slot.checked_at < CHECK_INTERVAL_S:
+        return index
+    with slot.lock:  # one thread checks and builds; the others wait for it
+        generation, now = _generation, _clock()
+        index = slot.index
+        if index is not None and slot.generation == generation and now - slot.checked_at < CHECK_INTERVAL_S:
+            return index
+        if index is None or read_version(conn) != index.version:
+            index = slot.index = build(conn)
+        slot.checked_at, slot.generation = now, generation
+        return index
+
+
+def forget(engine: Engine) -> None:
+    """Check the data version at the next search of this engine (its index may be out of date)."""
+    slot = _slot_of(engine)
+    slot.checked_at = -math.inf
+
+
+def warm(engine: Engine) -> DirectoryIndex:
+    """The engine's current index, built now when needed (e.g. after a load, before traffic)."""
+    with engine.connect() as conn:
+        return current(engine, conn)
