@@ -76,6 +76,7 @@ class Settings:
     telegram_token: Secret = field(default_factory=lambda: Secret(""))
     telegram_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     telegram_api_base_url: str = ""
+    telegram_polling: bool = False  # long polling instead of a webhook: local use without a public URL
     whatsapp_verify_token: Secret = field(default_factory=lambda: Secret(""))
     whatsapp_app_secret: Secret = field(default_factory=lambda: Secret(""))
     whatsapp_token: Secret = field(default_factory=lambda: Secret(""))
@@ -114,6 +115,7 @@ class Settings:
             telegram_token=Secret(env.get("TELEGRAM_BOT_TOKEN", "")),
             telegram_webhook_secret=Secret(env.get("TELEGRAM_WEBHOOK_SECRET", "")),
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", ""),
+            telegram_polling=env.get("TELEGRAM_POLLING", "").strip().lower() in ("1", "true", "yes"),
             whatsapp_verify_token=Secret(env.get("WHATSAPP_VERIFY_TOKEN", "")),
             whatsapp_app_secret=Secret(env.get("WHATSAPP_APP_SECRET", "")),
             whatsapp_token=Secret(env.get("WHATSAPP_TOKEN", "")),

@@ -8,14 +8,17 @@ What runs (all on this machine, all stopped at the end, also on Ctrl-C or an err
     Rasa server (RASA_URL lists them) and keeping its records in SQLite in a temporary folder.
 
 What is measured, at each level of concurrency (1, 2, 4, 8, 16 conversations by default):
-  - gateway: each virtual person is its own Telegram chat and sends `POST /webhooks/telegram` with a
-    real Update; it sends its next message only once the previous one is fully handled (its replies
+  - gateway: each concurrent conversation is a Telegram chat that sends `POST /webhooks/telegram` with
+    a real Update; it sends its next message only once the previous one is fully handled (its replies
     sent and the inbox row closed), like a person who reads the answer first. Reply latency is from
     the start of the webhook POST to the fake Bot API receiving the first sendMessage for that chat.
   - Rasa REST: the same people with the same messages, `POST /webhooks/rest/webhook` on ONE Rasa
     server (the same model and action server, the same metadata the gateway sends); reply latency is
     the time to the HTTP answer, which carries every reply.
-  Each chat first sends one untimed warm-up message (the gateway's privacy notice goes with it).
+  After --conversation-length messages (10) a chat ends and a new person (chat) takes its place: Rasa's
+  cost per turn grows with the length of the conversation (about 100 ms of CPU at 150 turns against
+  40 ms at 10 here), and real conversations are short. Each chat first sends one untimed warm-up
+  message (the gateway's privacy notice goes with it), all of them before the timing starts.
   A level stops after --seconds or --messages, whichever comes first; the two paths alternate level by
   level so that other work on the machine weighs on both alike. Messages are real held-out texts of
   bench/nlu/heldout/*.yml: service questions naming a place, greetings, thanks, short answers, in
@@ -34,6 +37,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import platform
 import random
@@ -137,31 +141,46 @@ async def keep_safe(session: aiohttp.ClientSession, rasa_url: str,
 
 @dataclass
 class Person:
-    """One virtual person: a chat of its own, one language, a reproducible stream of messages."""
+    """One virtual person after another on one line: one language, a reproducible stream of messages,
+    a new chat (a new person) every `length` messages, so that conversations stay as long as real
+    ones (Rasa's cost per turn grows with the length of the conversation)."""
 
     index: int
-    chat_id: int
+    chats: list[int]  # each warmed up (its first message sent) before the timing starts
     language: str
     texts: dict[str, list[str]]
     rng: random.Random
-    warmup: str
+    length: int
+    sent: int = 0
 
-    def next_text(self) -> str:
+    @property
+    def chat_id(self) -> int:
+        return self.chats[min(self.sent // self.length, len(self.chats) - 1)]
+
+    def warmup(self) -> str:
+        return self.rng.choice(self.texts.get("greet") or next(iter(self.texts.values())))
+
+    def next_text(self) -> tuple[int, str]:
+        """(chat, text) of the next message."""
+        chat = self.chat_id
+        self.sent += 1
         intents = [i for i in MIX if self.texts.get(i)]
         intent = self.rng.choices(intents, [MIX[i] for i in intents])[0]
-        return self.rng.choice(self.texts[intent])
+        return chat, self.rng.choice(self.texts[intent])
 
 
-def people(level: int, mode: str, messages: dict[str, dict[str, list[str]]], seed: int) -> list[Person]:
-    """The same people (languages, message streams) for both paths; chats differ by path and level."""
+def people(level: int, mode: str, messages: dict[str, dict[str, list[str]]], seed: int, budget: int,
+           length: int) -> list[Person]:
+    """The same people (languages, message streams) for both paths; chats differ by path and level.
+    Each line gets chats for twice its share of the message budget (then it stays on its last chat)."""
     made = []
-    base = {"gateway": 710_000_000, "rest": 720_000_000}[mode] + level * 1000
+    chats = math.ceil(2 * budget / level / length) + 1
+    base = {"gateway": 700_000_000, "rest": 800_000_000}[mode] + level * 1_000_000
     for i in range(level):
         language = LANGS[i % len(LANGS)]
-        texts = messages[language]
         rng = random.Random(f"{seed}:{level}:{i}")
-        warmup = rng.choice(texts.get("greet") or next(iter(texts.values())))
-        made.append(Person(i, base + i, language, texts, rng, warmup))
+        made.append(Person(i, [base + i * 1000 + n for n in range(chats)], language, messages[language], rng,
+                           length))
     return made
 
 
@@ -220,10 +239,10 @@ class GatewayPath:
                               (str(update_id),)).fetchone()
         return row is not None and row[0] != "pending"
 
-    async def turn(self, person: Person, text: str) -> Turn:
+    async def turn(self, chat: int, language: str, text: str) -> Turn:
         update_id = next(self.update_ids)
-        body = json.dumps(telegram_message_update(update_id, person.chat_id, text, language_code=person.language))
-        waiter = self.waiters[str(person.chat_id)] = Waiter()
+        body = json.dumps(telegram_message_update(update_id, chat, text, language_code=language))
+        waiter = self.waiters[str(chat)] = Waiter()
         started = waiter.posted_at = time.monotonic()
         deadline = started + TURN_TIMEOUT
         async with self.session.post(self.url, data=body, headers={
@@ -254,10 +273,10 @@ class RestPath:
         self.session = session
         self.url = f"{rasa_url}/webhooks/rest/webhook"
 
-    async def turn(self, person: Person, text: str) -> Turn:
+    async def turn(self, chat: int, language: str, text: str) -> Turn:
         # The same metadata the gateway sends with each message, so that Rasa does the same work.
-        body = {"sender": f"bench-{person.chat_id}", "message": text,
-                "metadata": {"channel": "telegram", "language_hint": person.language}}
+        body = {"sender": f"bench-{chat}", "message": text,
+                "metadata": {"channel": "telegram", "language_hint": language}}
         started = time.monotonic()
         try:
             async with self.session.post(self.url, json=body,
@@ -301,7 +320,7 @@ def cpu_seconds(sessions: dict[str, int]) -> dict[str, float]:
 
 async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: float, budget: int,
                     cpu: Callable[[], dict[str, float]]) -> dict[str, Any]:
-    warm = await asyncio.gather(*(path.turn(p, p.warmup) for p in crowd))
+    warm = await asyncio.gather(*(path.turn(chat, p.language, p.warmup()) for p in crowd for chat in p.chats))
     warm_errors = [t.error for t in warm if t.error]
     if warm_errors:
         raise RuntimeError(f"{path.name}: warm-up failed: {warm_errors[:3]}")
@@ -316,7 +335,8 @@ async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: 
         nonlocal issued
         while issued < budget and time.monotonic() < deadline:
             issued += 1
-            turns.append(await path.turn(person, person.next_text()))
+            chat, text = person.next_text()
+            turns.append(await path.turn(chat, person.language, text))
 
     await asyncio.gather(*(person_loop(p) for p in crowd))
     elapsed = time.monotonic() - started
@@ -424,10 +444,11 @@ async def measure(args: argparse.Namespace, stack: Stack, gateway_url: str, data
                 if args.gateway_only:
                     order = [gateway]
                 for path in order:
-                    crowd = people(level, path.name, messages, args.seed)
+                    crowd = people(level, path.name, messages, args.seed, args.messages, args.conversation_length)
                     result = await run_level(path, crowd, args.seconds, args.messages, cpu)
                     if path is gateway:
-                        result["rasa_split"] = rasa_split(database, [p.chat_id for p in crowd], len(stack.rasa_urls))
+                        used = [c for p in crowd for c in p.chats[:math.ceil(p.sent / p.length)]]
+                        result["rasa_split"] = rasa_split(database, used, len(stack.rasa_urls))
                     row[path.name] = result
                     log(f"level {level:>2} {path.name:<7}: {result['messages']:>4} msgs in {result['seconds']:5.1f} s"
                         f" = {result['msgs_per_s']:6.2f}/s  p50 {result['p50_ms']:7.1f}  p95 {result['p95_ms']:7.1f}"
@@ -498,6 +519,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="concurrent conversations, comma-separated (default 1,2,4,8,16)")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit of one level and path (default 20)")
     parser.add_argument("--messages", type=int, default=200, help="message limit of one level and path (default 200)")
+    parser.add_argument("--conversation-length", type=int, default=10,
+                        help="messages of one chat before the next person (chat) starts (default 10)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where the figures go (JSON)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
@@ -597,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench.gateway " + " ".join(argv if argv is not None else sys.argv[1:]),
         "model": model.name, "rasa_processes_behind_gateway": args.rasa_processes,
         "seconds_per_level": args.seconds, "messages_per_level": args.messages, "seed": args.seed,
+        "conversation_length": args.conversation_length,
         "mix": MIX, "environment": environment, "levels": levels, "target": verdict(levels),
         "messages_kept": results["messages_kept"], "messages_left_out": results["messages_left_out"],
         "wall_seconds": round(time.monotonic() - started, 1),

@@ -74,9 +74,17 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
         app.add_task(_every(settings.retry_seconds, app.ctx.gateway.retry_due))
         app.add_task(_every(30.0, app.ctx.gateway.notify_unclaimed))
         app.add_task(_every(3600.0, app.ctx.gateway.purge_expired))
+        app.ctx.stop_polling = asyncio.Event()
+        telegram = app.ctx.gateway.channels.get("telegram")
+        if settings.telegram_polling and telegram is not None:
+            from bot.channels.telegram import poll_updates
+
+            log.info("gateway: receiving Telegram updates by long polling (TELEGRAM_POLLING)")
+            app.add_task(poll_updates(telegram, app.ctx.gateway.receive, app.ctx.stop_polling))
 
     @app.after_server_stop
     async def close_resources(app: Sanic, _loop: Any) -> None:
+        app.ctx.stop_polling.set()
         gateway: Gateway = app.ctx.gateway
         await gateway.idle()
         for channel in gateway.channels.values():

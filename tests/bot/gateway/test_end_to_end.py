@@ -271,3 +271,15 @@ def test_outside_working_hours_the_person_is_told_when_and_urgent_cases_get_numb
     sent = wait_for(lambda: (t := texts_to(gateway, chat)) and any(x.startswith(when_prefix) for x in t) and t)
     after = sent[[i for i, x in enumerate(sent) if x.startswith(when_prefix)][0] + 1:]
     assert after and "192" in after[0]
+
+
+@pytest.mark.rasa
+def test_long_polling_mode_answers_without_a_webhook(live_gateway: Any, rasa_stack: Stack, telegram_api: Any) -> None:
+    chat = next(_ids)
+    telegram_api.queue_updates([telegram_message_update(next(_ids), chat, "hello")])
+    server = live_gateway(RASA_URL=rasa_stack.rasa_url, TELEGRAM_BOT_TOKEN=telegram_api.token,
+                          TELEGRAM_API_BASE_URL=telegram_api.base_url, TELEGRAM_POLLING="1",
+                          PUTOKAZ_TEAM_HOURS=ALWAYS)
+    server.telegram = telegram_api
+    assert wait_for(lambda: RESPONSES.text("utter_greet", "en") in texts_to(server, chat))
+    assert wait_for(lambda: not telegram_api.pending_updates)  # confirmed, so never handled twice
