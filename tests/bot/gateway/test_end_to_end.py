@@ -283,3 +283,28 @@ def test_long_polling_mode_answers_without_a_webhook(live_gateway: Any, rasa_sta
     server.telegram = telegram_api
     assert wait_for(lambda: RESPONSES.text("utter_greet", "en") in texts_to(server, chat))
     assert wait_for(lambda: not telegram_api.pending_updates)  # confirmed, so never handled twice
+
+
+@pytest.mark.rasa
+def test_nobody_claims_in_time_so_the_person_may_go_back_to_the_bot(gateway: Any) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from bot.gateway import tables
+
+    chat = next(_ids)
+    send_telegram(gateway, telegram_message_update(next(_ids), chat, "i want to talk to a real person"))
+    wait_for(lambda: RESPONSES.text("utter_gw_waiting", "en", position=1) in texts_to(gateway, chat))
+    pipeline = gateway.ctx.gateway
+    conversation = pipeline.store.find_conversation("telegram", str(chat))
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    with pipeline.store.engine.begin() as conn:
+        conn.execute(update(tables.handoffs).where(tables.handoffs.c.conversation_id == conversation.id)
+                     .values(waiting_since=long_ago))
+    gateway.run(pipeline.notify_unclaimed())
+    gateway.run(pipeline.notify_unclaimed())  # told once, not every half minute
+    assert texts_to(gateway, chat).count(RESPONSES.text("utter_gw_nobody_free", "en")) == 1
+    send_telegram(gateway, telegram_button_update(next(_ids), chat, "/ask_capabilities"))
+    assert wait_for(lambda: RESPONSES.text("utter_capabilities", "en") in texts_to(gateway, chat))
+    assert pipeline.handoffs.open_ticket(conversation.id) is None
