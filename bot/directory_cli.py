@@ -121,7 +121,8 @@ def _format_hit(n: int, h: dict[str, Any]) -> str:
     lines = [f"{n}. {h['name']}" + (f"  [{'; '.join(flags)}]" if flags else ""),
              f"   {h['organisation']} | {', '.join(h['categories'])} | {h['city']}"]
     if h["phones"]:
-        lines.append("   Phone: " + "; ".join(p["number"] + (f" ({p['note']})" if p["note"] else "") for p in h["phones"]))
+        lines.append("   Phone: " + "; ".join(p["number"] + (f" [{p['kind']}]" if p["kind"] != "voice" else "")
+                                             + (f" ({p['note']})" if p["note"] else "") for p in h["phones"]))
     if h["addresses"]:
         lines.append("   Address: " + "; ".join(h["addresses"]))
     lines.append(f"   Hours: {h['hours'] or '-'} ({open_text})")

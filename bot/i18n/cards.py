@@ -53,8 +53,9 @@ def card(say: Localiser, hit: SearchHit, number: int) -> str:
                          f"&mlon={location.longitude}#map=17/{location.latitude}/{location.longitude}")
     if not s.locations and "national" in s.service_area:
         lines.append(f"📍 {say.text('label_whole_country')}")
-    if s.phones:
-        phones = ", ".join(say.value(p.number) for p in s.phones[:3])
+    callable_phones = [p for p in s.phones if p.kind != "fax"]  # nobody in need sends a fax
+    if callable_phones:
+        phones = ", ".join(say.value(p.number) for p in callable_phones[:3])
         lines.append(f"📞 {say.text('label_phone')}: {phones}")
     open_word = {True: "label_open_now", False: "label_closed_now", None: None}[hit.open_now]
     hours = hours_text(say, s)
