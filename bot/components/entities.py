@@ -122,6 +122,9 @@ class PutokazEntityExtractor(GraphComponent, EntityExtractorMixin):
             return
         end = tokens[-1].end
         markers = [Token(f"__{m.entity}__", end, end) for m in matches]
+        kinds = {m.entity for m in matches}
+        if {"city", "service_category"} <= kinds:  # "what, where": a service question even without a verb
+            markers.append(Token("__what_and_where__", end, end))
         covered = sum(1 for t in tokens if any(m.start <= t.start and t.end <= m.end for m in matches))
         if covered >= len(tokens):
             markers.append(Token("__only_entities__", end, end))
