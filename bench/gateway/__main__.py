@@ -17,16 +17,21 @@ What is measured, at each level of concurrency (1, 2, 4, 8, 16 conversations by 
     the time to the HTTP answer, which carries every reply.
   After --conversation-length messages (10) a chat ends and a new person (chat) takes its place: Rasa's
   cost per turn grows with the length of the conversation (about 100 ms of CPU at 150 turns against
-  40 ms at 10 here), and real conversations are short. Each chat first sends one untimed warm-up
+  30 ms at 10 here), and real conversations are short. Each chat first sends one untimed warm-up
   message (the gateway's privacy notice goes with it), all of them before the timing starts.
-  A level stops after --seconds or --messages, whichever comes first; the two paths alternate level by
-  level so that other work on the machine weighs on both alike. Messages are real held-out texts of
+  A level stops after --seconds or --messages, whichever comes first, for each path; both budgets are
+  split into --rounds runs (2) and the paths take turns, gateway first in one round and REST first in
+  the next, so that other work on the machine weighs on both alike. Messages are real held-out texts of
   bench/nlu/heldout/*.yml: service questions naming a place, greetings, thanks, short answers, in
   all five languages; texts the model would read as distress, a wish for a human, erasure or "not
   understood" are left out (they open handoffs, after which the bot rightly stays silent).
 
 Output: a table on stdout, the details in bench/gateway/last_run.json (CPU time per message of each
-process, how conversations fell on the Rasa servers, the load average).
+process, how conversations fell on the Rasa servers, the load average), and what the measured CPU
+time per message allows on this machine's cores at best.
+
+`--fake-rasa` replaces Rasa and the action server with canned replies (three, as a service question
+gets): the gateway's own cost per message and its throughput alone, without training or Rasa.
 """
 
 from __future__ import annotations
@@ -170,12 +175,12 @@ class Person:
 
 
 def people(level: int, mode: str, messages: dict[str, dict[str, list[str]]], seed: int, budget: int,
-           length: int) -> list[Person]:
+           length: int, round_: int = 0) -> list[Person]:
     """The same people (languages, message streams) for both paths; chats differ by path and level.
     Each line gets chats for twice its share of the message budget (then it stays on its last chat)."""
     made = []
     chats = math.ceil(2 * budget / level / length) + 1
-    base = {"gateway": 700_000_000, "rest": 800_000_000}[mode] + level * 1_000_000
+    base = {"gateway": 700_000_000, "rest": 800_000_000}[mode] + level * 1_000_000 + round_ * 100_000
     for i in range(level):
         language = LANGS[i % len(LANGS)]
         rng = random.Random(f"{seed}:{level}:{i}")
@@ -311,15 +316,27 @@ def cpu_seconds(sessions: dict[str, int]) -> dict[str, float]:
         name = by_sid.get(int(fields[3]))  # session id (the 6th field; 4th after the name)
         if name is not None:
             totals[name] += (int(fields[11]) + int(fields[12])) / TICKS
-    totals["bench (load + fake Telegram)"] = time.process_time()
+    totals[HARNESS] = time.process_time()
     return totals
 
 
 # -- a level ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Run:
+    """One timed run of one path at one level."""
+
+    turns: list[Turn]
+    seconds: float
+    cpu_seconds: dict[str, float]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    chats_used: list[int]
+
+
 async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: float, budget: int,
-                    cpu: Callable[[], dict[str, float]]) -> dict[str, Any]:
+                    cpu: Callable[[], dict[str, float]]) -> Run:
     warm = await asyncio.gather(*(path.turn(chat, p.language, p.warmup()) for p in crowd for chat in p.chats))
     warm_errors = [t.error for t in warm if t.error]
     if warm_errors:
@@ -341,12 +358,23 @@ async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: 
     await asyncio.gather(*(person_loop(p) for p in crowd))
     elapsed = time.monotonic() - started
     cpu_after = cpu()
+    used = [c for p in crowd for c in p.chats[:math.ceil(p.sent / p.length)]]
+    return Run(turns, elapsed, {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}, load_before,
+               os.getloadavg(), used)
+
+
+def summarise(runs: list[Run]) -> dict[str, Any]:
+    """The figures of a path at a level, over its rounds: messages / time, latencies pooled."""
+    turns = [t for r in runs for t in r.turns]
+    elapsed = sum(r.seconds for r in runs)
     latencies = [t.latency * 1000 for t in turns if t.latency is not None]
     done = [t for t in turns if t.error is None]
+    cpu = {name: sum(r.cpu_seconds.get(name, 0.0) for r in runs) for name in runs[0].cpu_seconds}
     return {
         "messages": len(done),
         "seconds": round(elapsed, 2),
         "msgs_per_s": round(len(done) / elapsed, 2) if elapsed else 0.0,
+        "rounds_msgs_per_s": [round(sum(1 for t in r.turns if t.error is None) / r.seconds, 2) for r in runs],
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
@@ -355,11 +383,10 @@ async def run_level(path: GatewayPath | RestPath, crowd: list[Person], seconds: 
         "replies_per_message": round(sum(t.replies for t in done) / len(done), 2) if done else None,
         "no_reply": sum(1 for t in done if t.latency is None),
         "errors": dict(Counter(t.error for t in turns if t.error)),
-        "cpu_ms_per_message": {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / len(done), 1)
-                               for name in cpu_after} if done else {},
-        "cpu_busy_cores": round(sum(cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after) / elapsed, 2),
-        "load_average": {"before": [round(x, 2) for x in load_before],
-                         "after": [round(x, 2) for x in os.getloadavg()]},
+        "cpu_ms_per_message": {name: round(v * 1000 / len(done), 1) for name, v in cpu.items()} if done else {},
+        "cpu_busy_cores": round(sum(cpu.values()) / elapsed, 2) if elapsed else 0.0,
+        "load_average": {"before": [round(x, 2) for x in runs[0].load_before],
+                         "after": [round(x, 2) for x in runs[-1].load_after]},
     }
 
 
@@ -376,6 +403,72 @@ def rasa_split(database: Path, chats: list[int], servers: int) -> list[int]:
 
 
 # -- processes -------------------------------------------------------------------------------------
+
+
+class FakeRasa:
+    """--fake-rasa: Rasa and the action server replaced by canned answers (three replies, as a service
+    question gets), on the bench's own thread, to measure the gateway's own cost alone."""
+
+    REPLIES = [
+        {"recipient_id": "x", "text": "Here is what I found for Legal help in Belgrade:"},
+        {"recipient_id": "x", "text": "1. Legal aid centre, open now\nStreet 1, Belgrade\n\n2. Law clinic\nStreet 2"},
+        {"recipient_id": "x", "text": "Can I help with anything else?", "buttons": [
+            {"title": "Food", "payload": '/ask_service{"service_category": "food"}'},
+            {"title": "Health", "payload": '/ask_service{"service_category": "health"}'}]},
+    ]
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.rasa_url = f"http://127.0.0.1:{self.port}"
+        self.rasa_urls = [self.rasa_url]
+        self.actions_base_url = self.rasa_url  # /health answers for the action server too
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: Any = None
+
+    def start(self) -> FakeRasa:
+        import threading
+
+        from aiohttp import web
+
+        async def webhook(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response(self.REPLIES)
+
+        async def parse(request: web.Request) -> web.Response:
+            return web.json_response({"intent": {"name": "greet", "confidence": 0.99}, "entities": []})
+
+        async def health(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", webhook)
+        app.router.add_post("/model/parse", parse)
+        app.router.add_get("/health", health)
+        app.router.add_get("/status", health)
+        ready = threading.Event()
+        runner = web.AppRunner(app, access_log=None)
+
+        def serve() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            loop.run_until_complete(runner.setup())
+            loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-rasa", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the fake Rasa did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None
+
 
 
 @contextlib.contextmanager
@@ -417,8 +510,8 @@ def prepare_database(path: Path) -> str:
 # -- the whole run ---------------------------------------------------------------------------------
 
 
-async def measure(args: argparse.Namespace, stack: Stack, gateway_url: str, database: Path, fake: FakeTelegramAPI,
-                  sessions: dict[str, int]) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, stack: Stack | FakeRasa, gateway_url: str, database: Path,
+                  fake: FakeTelegramAPI, sessions: dict[str, int]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=128)
     async with aiohttp.ClientSession(connector=connector) as session:
         messages, dropped = await keep_safe(session, stack.rasa_url, load_messages())
@@ -440,22 +533,28 @@ async def measure(args: argparse.Namespace, stack: Stack, gateway_url: str, data
         try:
             for level in args.levels:
                 row: dict[str, Any] = {"level": level}
-                order: list[GatewayPath | RestPath] = [gateway, rest] if not args.rest_only else [rest]
-                if args.gateway_only:
-                    order = [gateway]
-                for path in order:
-                    crowd = people(level, path.name, messages, args.seed, args.messages, args.conversation_length)
-                    result = await run_level(path, crowd, args.seconds, args.messages, cpu)
+                paths: list[GatewayPath | RestPath] = [gateway, rest]
+                if args.gateway_only or args.rest_only:
+                    paths = [gateway] if args.gateway_only else [rest]
+                runs: dict[str, list[Run]] = {path.name: [] for path in paths}
+                for round_ in range(args.rounds):
+                    # the order alternates round by round, so that neither path always goes first
+                    for path in paths if round_ % 2 == 0 else paths[::-1]:
+                        crowd = people(level, path.name, messages, args.seed + round_, math.ceil(args.messages / args.rounds),
+                                       args.conversation_length, round_)
+                        runs[path.name].append(await run_level(
+                            path, crowd, args.seconds / args.rounds, math.ceil(args.messages / args.rounds), cpu))
+                        await asyncio.sleep(0.5)
+                for path in paths:
+                    result = row[path.name] = summarise(runs[path.name])
                     if path is gateway:
-                        used = [c for p in crowd for c in p.chats[:math.ceil(p.sent / p.length)]]
+                        used = [c for r in runs[path.name] for c in r.chats_used]
                         result["rasa_split"] = rasa_split(database, used, len(stack.rasa_urls))
-                    row[path.name] = result
                     log(f"level {level:>2} {path.name:<7}: {result['messages']:>4} msgs in {result['seconds']:5.1f} s"
-                        f" = {result['msgs_per_s']:6.2f}/s  p50 {result['p50_ms']:7.1f}  p95 {result['p95_ms']:7.1f}"
-                        f"  p99 {result['p99_ms']:7.1f} ms  no reply {result['no_reply']}  errors {result['errors']}"
-                        f"  load {result['load_average']['after'][0]:.2f}"
+                        f" = {result['msgs_per_s']:6.2f}/s {result['rounds_msgs_per_s']}  p50 {result['p50_ms']:7.1f}"
+                        f"  p95 {result['p95_ms']:7.1f}  p99 {result['p99_ms']:7.1f} ms  no reply {result['no_reply']}"
+                        f"  errors {result['errors']}  load {result['load_average']['after'][0]:.2f}"
                         + (f"  rasa split {result['rasa_split']}" if "rasa_split" in result else ""))
-                    await asyncio.sleep(0.5)
                 if "gateway" in row and "rest" in row and row["rest"]["msgs_per_s"]:
                     row["ratio"] = round(row["gateway"]["msgs_per_s"] / row["rest"]["msgs_per_s"], 2)
                 levels.append(row)
@@ -471,14 +570,18 @@ def table(levels: list[dict[str, Any]]) -> str:
         return (f"{result['msgs_per_s']:7.2f} {result['p50_ms']:7.0f} {result['p95_ms']:7.0f} "
                 f"{result['p99_ms']:7.0f}")
 
+    def load(row: dict[str, Any]) -> str:
+        return "/".join(f"{row[m]['load_average']['after'][0]:.1f}" for m in ("gateway", "rest") if m in row)
+
     lines = [f"{'':5} | {'gateway (Telegram webhook)':^31} | {'stock Rasa REST (1 server)':^31} |",
              f"{'level':>5} | {'msg/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} | {'msg/s':>7} {'p50':>7} {'p95':>7} "
-             f"{'p99':>7} | {'ratio':>5}",
-             "-" * 83]
+             f"{'p99':>7} | {'ratio':>5} | load",
+             "-" * 96]
     for row in levels:
         ratio = f"{row['ratio']:5.2f}" if "ratio" in row else f"{'-':>5}"
-        lines.append(f"{row['level']:>5} | {cells(row.get('gateway'))} | {cells(row.get('rest'))} | {ratio}")
-    lines.append("latencies in ms; gateway: webhook POST to the first sendMessage; REST: POST to the answer")
+        lines.append(f"{row['level']:>5} | {cells(row.get('gateway'))} | {cells(row.get('rest'))} | {ratio} | {load(row)}")
+    lines.append("latencies in ms; gateway: webhook POST to the first sendMessage; REST: POST to the answer;")
+    lines.append("load: 1-minute load average after the gateway / REST run (other work on the machine counts too)")
     return "\n".join(lines)
 
 
@@ -502,13 +605,42 @@ def cpu_table(levels: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+HARNESS = "bench (load + fake Telegram)"
+
+
+def ceilings(row: dict[str, Any], cores: int) -> dict[str, Any] | None:
+    """The throughput the measured CPU per message allows on this machine with nothing else running:
+    every process of a path shares the cores, and one Rasa process can use one core at most."""
+    if "gateway" not in row or "rest" not in row:
+        return None
+    gateway, rest = row["gateway"]["cpu_ms_per_message"], row["rest"]["cpu_ms_per_message"]
+    if not gateway or not rest:
+        return None
+    rasa_gateway = sum(v for k, v in gateway.items() if k.startswith("rasa"))
+    gateway_total = sum(gateway.values())
+    rest_total = sum(v for k, v in rest.items() if k != "gateway")
+    rest_rasa = sum(v for k, v in rest.items() if k.startswith("rasa"))
+    gateway_ceiling = 1000 * cores / gateway_total
+    rest_ceiling = min(1000 * cores / rest_total, 1000 / rest_rasa) if rest_rasa else float("nan")
+    return {"cores": cores,
+            "gateway_path_cpu_ms_per_message": round(gateway_total, 1),
+            "of_which_gateway_ms": gateway.get("gateway"), "of_which_rasa_ms": round(rasa_gateway, 1),
+            "of_which_harness_ms": gateway.get(HARNESS),
+            "rest_path_cpu_ms_per_message": round(rest_total, 1), "rest_rasa_ms": round(rest_rasa, 1),
+            "gateway_msgs_per_s": round(gateway_ceiling, 1), "rest_msgs_per_s": round(rest_ceiling, 1),
+            "best_ratio": round(gateway_ceiling / rest_ceiling, 2),
+            "gateway_ms_allowed_for_target": round(
+                1000 * cores / (TARGET_RATIO * rest_ceiling) - (gateway_total - (gateway.get("gateway") or 0.0)), 1)}
+
+
 def verdict(levels: list[dict[str, Any]]) -> dict[str, Any] | None:
     row = next((r for r in levels if r["level"] == TARGET_LEVEL and "ratio" in r), None)
     if row is None:
         return None
     ratio, p95 = row["ratio"], row["gateway"]["p95_ms"]
     return {"level": TARGET_LEVEL, "ratio": ratio, "ratio_target": TARGET_RATIO, "p95_ms": p95,
-            "p95_target_ms": TARGET_P95_MS, "met": ratio >= TARGET_RATIO and p95 <= TARGET_P95_MS}
+            "p95_target_ms": TARGET_P95_MS, "met": ratio >= TARGET_RATIO and p95 <= TARGET_P95_MS,
+            "cpu_ceilings": ceilings(row, os.cpu_count() or 1)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -521,15 +653,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=200, help="message limit of one level and path (default 200)")
     parser.add_argument("--conversation-length", type=int, default=10,
                         help="messages of one chat before the next person (chat) starts (default 10)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="split each level into this many runs per path, alternating which path goes first, "
+                             "so that other work on the machine weighs on both alike (default 2)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where the figures go (JSON)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--gateway-only", action="store_true", help="measure the gateway path only")
     only.add_argument("--rest-only", action="store_true", help="measure stock Rasa REST only")
+    parser.add_argument("--fake-rasa", action="store_true",
+                        help="no Rasa: canned replies, the gateway path only (the gateway's own cost alone)")
     args = parser.parse_args(argv)
+    if args.fake_rasa:
+        if args.rest_only:
+            parser.error("--fake-rasa measures the gateway path only")
+        args.gateway_only = True
     if args.rasa_processes < 1:
         parser.error("--rasa-processes must be at least 1")
+    if args.rounds < 1 or args.conversation_length < 1:
+        parser.error("--rounds and --conversation-length must be at least 1")
+    if args.model is not None and not args.model.is_file():
+        parser.error(f"--model {args.model}: no such file (Rasa would quietly load the newest in models/)")
     return args
 
 
@@ -565,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as cleanup:
             model = args.model
-            if model is None:
+            if model is None and not args.fake_rasa:
                 log("training the model (Rasa skips it when nothing changed)...")
                 t0 = time.monotonic()
                 model = train(quiet=True)
@@ -575,19 +720,28 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"model {model.name} ready in {time.monotonic() - t0:.0f} s")
             database = folder / "putokaz.db"
             database_url = prepare_database(database)
-            stack = Stack(model=model.resolve(), rasa_port=free_port(), actions_port=free_port(),
-                          env={"DATABASE_URL": database_url}, log_dir=folder / "logs",
-                          extra_rasa=args.rasa_processes - 1)
-            cleanup.callback(stack.stop)
-            log(f"starting the action server and {args.rasa_processes} Rasa server(s)...")
-            t0 = time.monotonic()
-            stack.start(timeout=600)
-            log(f"Rasa ready in {time.monotonic() - t0:.0f} s: {', '.join(stack.rasa_urls)}")
+            servers: Stack | FakeRasa
+            if args.fake_rasa:
+                servers = FakeRasa().start()
+                cleanup.callback(servers.stop)
+                actions_url = servers.actions_base_url
+            else:
+                assert model is not None
+                servers = stack = Stack(model=model.resolve(), rasa_port=free_port(), actions_port=free_port(),
+                                        env={"DATABASE_URL": database_url}, log_dir=folder / "logs",
+                                        extra_rasa=args.rasa_processes - 1)
+                cleanup.callback(stack.stop)
+                log(f"starting the action server and {args.rasa_processes} Rasa server(s)...")
+                t0 = time.monotonic()
+                stack.start(timeout=600)
+                log(f"Rasa ready in {time.monotonic() - t0:.0f} s: {', '.join(stack.rasa_urls)}")
+                actions_url = f"http://127.0.0.1:{stack.actions_port}"
+            (folder / "logs").mkdir(parents=True, exist_ok=True)
             fake = FakeTelegramAPI().start()
             cleanup.callback(fake.stop)
             port = free_port()
             gateway_env = {
-                "RASA_URL": ",".join(stack.rasa_urls), "PUTOKAZ_ACTIONS_URL": f"http://127.0.0.1:{stack.actions_port}",
+                "RASA_URL": ",".join(servers.rasa_urls), "PUTOKAZ_ACTIONS_URL": actions_url,
                 "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
                 "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, "DATABASE_URL": database_url, "REDIS_URL": "",
                 "WHATSAPP_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": "",
@@ -596,12 +750,14 @@ def main(argv: list[str] | None = None) -> int:
                 "PUTOKAZ_HOST": "127.0.0.1", "PUTOKAZ_PORT": str(port),
             }
             gateway = cleanup.enter_context(gateway_process(gateway_env, port, folder / "logs" / "gateway.log"))
-            sessions = {"gateway": gateway.pid, "actions": stack.processes[0].pid}
-            for n, process in enumerate(stack.processes[1:]):
-                sessions[f"rasa-{n + 1}"] = process.pid
+            sessions = {"gateway": gateway.pid}
+            if isinstance(servers, Stack):
+                sessions["actions"] = servers.processes[0].pid
+                for n, process in enumerate(servers.processes[1:]):
+                    sessions[f"rasa-{n + 1}"] = process.pid
             log(f"gateway ready on :{port}; measuring levels {args.levels} ({args.seconds:g} s or "
                 f"{args.messages} messages each)")
-            results = asyncio.run(measure(args, stack, f"http://127.0.0.1:{port}", database, fake, sessions))
+            results = asyncio.run(measure(args, servers, f"http://127.0.0.1:{port}", database, fake, sessions))
             ok = True
     except KeyboardInterrupt:
         log("interrupted: every process started here has been stopped")
@@ -618,9 +774,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "what": "gateway (Telegram webhooks -> Rasa x N -> fake Bot API) vs stock Rasa REST on one server",
         "command": "python -m bench.gateway " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "model": model.name, "rasa_processes_behind_gateway": args.rasa_processes,
+        "model": model.name if model is not None else None, "fake_rasa": args.fake_rasa,
+        "rasa_processes_behind_gateway": 0 if args.fake_rasa else args.rasa_processes,
         "seconds_per_level": args.seconds, "messages_per_level": args.messages, "seed": args.seed,
-        "conversation_length": args.conversation_length,
+        "conversation_length": args.conversation_length, "rounds": args.rounds,
         "mix": MIX, "environment": environment, "levels": levels, "target": verdict(levels),
         "messages_kept": results["messages_kept"], "messages_left_out": results["messages_left_out"],
         "wall_seconds": round(time.monotonic() - started, 1),
@@ -635,6 +792,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target at {TARGET_LEVEL} conversations: >= {TARGET_RATIO}x stock Rasa REST throughput and p95 <= "
               f"{TARGET_P95_MS:g} ms: ratio {target['ratio']:.2f}, p95 {target['p95_ms']:.0f} ms -> "
               f"{'MET' if target['met'] else 'MISSED'}")
+        ceiling = target["cpu_ceilings"]
+        if ceiling is not None:
+            print(f"CPU ceiling at {TARGET_LEVEL} conversations on {ceiling['cores']} cores with nothing else running: "
+                  f"gateway path {ceiling['gateway_path_cpu_ms_per_message']} ms CPU/message (gateway "
+                  f"{ceiling['of_which_gateway_ms']}, Rasa {ceiling['of_which_rasa_ms']}, bench harness "
+                  f"{ceiling['of_which_harness_ms']}) -> at most {ceiling['gateway_msgs_per_s']} msg/s; REST "
+                  f"{ceiling['rest_path_cpu_ms_per_message']} ms, one Rasa process {ceiling['rest_rasa_ms']} ms/turn "
+                  f"-> at most {ceiling['rest_msgs_per_s']} msg/s; best possible ratio {ceiling['best_ratio']}. "
+                  f"1.5x would need the gateway at {ceiling['gateway_ms_allowed_for_target']} ms CPU/message or less.")
     print(f"load: start {environment['uptime_at_start'].split('load average:')[-1].strip()}, "
           f"end {environment['uptime_at_end'].split('load average:')[-1].strip()} on {os.cpu_count()} cores "
           f"(other work on the machine inflates the figures)")

@@ -175,16 +175,30 @@ class Gateway:
 
     # --- bot mode ------------------------------------------------------------------------------------
     async def _bot_replies(self, conversation: Conversation, replies: list[dict[str, Any]]) -> None:
+        texts: list[Outbound] = []  # consecutive texts: recorded together (one transaction), then sent in order
         for reply in replies:
             custom = reply.get("custom")
             if isinstance(custom, dict) and "handoff" in custom:
+                await self._deliver_bot(conversation, texts)
+                texts = []
                 await self.open_handoff(conversation, custom["handoff"])
             elif isinstance(custom, dict) and custom.get("erase"):
+                await self._deliver_bot(conversation, texts)
                 await self.erase(conversation)
                 return
             elif reply.get("text") or reply.get("buttons"):
                 buttons = tuple(Button(b.get("title", ""), b.get("payload", "")) for b in reply.get("buttons") or [])
-                await self.deliver(conversation, Outbound(reply.get("text", ""), buttons, rtl=self._rtl(conversation)), "bot")
+                texts.append(Outbound(reply.get("text", ""), buttons, rtl=self._rtl(conversation)))
+        await self._deliver_bot(conversation, texts)
+
+    async def _deliver_bot(self, conversation: Conversation, texts: list[Outbound]) -> None:
+        """`deliver` for several of the bot's texts: one transcript write for all, then each sent."""
+        if not texts:
+            return
+        await asyncio.to_thread(self.store.add_messages, conversation.id,
+                                [("bot", outbound.text, "text", _payload(outbound, None), None) for outbound in texts])
+        for outbound in texts:
+            await self._send(conversation, outbound)
 
     async def open_handoff(self, conversation: Conversation, request: dict[str, Any]) -> None:
         priority = "urgent" if request.get("priority") == "urgent" else "normal"
@@ -234,11 +248,11 @@ class Gateway:
     async def deliver(self, conversation: Conversation, outbound: Outbound, author: str,
                       author_name: str | None = None, data: dict[str, Any] | None = None) -> bool:
         """Record in the transcript, then send; 429/5xx are retried with backoff. False when not delivered."""
-        payload = dict(data or {})
-        if outbound.buttons:
-            payload["buttons"] = [{"title": b.title, "payload": b.payload} for b in outbound.buttons]
         await asyncio.to_thread(self.store.add_message, conversation.id, author, outbound.text, "text",
-                                payload or None, author_name)
+                                _payload(outbound, data), author_name)
+        return await self._send(conversation, outbound)
+
+    async def _send(self, conversation: Conversation, outbound: Outbound) -> bool:
         channel = self.channels.get(conversation.channel)
         if channel is None:
             return True  # the web chat reads the transcript
@@ -292,6 +306,14 @@ class Gateway:
                 conversation = await asyncio.to_thread(self.store.conversation, ticket.conversation_id)
                 if conversation is not None:
                     await self.say(conversation, "utter_gw_nobody_free")
+
+
+def _payload(outbound: Outbound, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The transcript's `data` of a message: what the caller gives, plus the buttons."""
+    payload = dict(data or {})
+    if outbound.buttons:
+        payload["buttons"] = [{"title": b.title, "payload": b.payload} for b in outbound.buttons]
+    return payload or None
 
 
 def _system() -> Any:
