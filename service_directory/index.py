@@ -2,12 +2,21 @@
 
 For every visible service (active or temporarily closed) the index keeps what the ranking needs:
 its id, whether it is temporarily closed, its category, audience and language codes, its service
-area, the places and coordinates of its locations and its opening hours (a parsed `Schedule`).
-Services are numbered in the order of the last ranking keys, most recently verified first and then
-by id, so that a list of numbers in ascending order is already in ranking order within a group.
-Lookups are lists and masks (bytearrays indexed by that number) by category, audience, language,
-place of a location, service area, place and category together, and a grid of CELL_DEG-degree
-cells for `near=` and the distance fallback. The index is built with a handful of bulk reads.
+area, the places and coordinates of its locations and its opening hours (a parsed `Schedule`,
+shared by the services with the same hours). Services are numbered in the order of the last
+ranking keys, most recently verified first and then by id, so that a list of numbers in ascending
+order is already in ranking order within a group. Lookups are sorted lists and masks (bytearrays
+indexed by that number) by category, audience, language, place of a location, service area, and
+place and category together; and two grids of services by the cells their locations are in:
+CELL_DEG cells for the boxes around a point, FINE_CELL_DEG cells for the nearest services. It is
+built with a handful of bulk reads (build()).
+
+A search (`DirectoryIndex.rank`) takes the tiers in turn, and reads each tier's candidates in
+ascending number until the best possible group (not temporarily closed, within BUCKET_KM) has shown
+enough open services for the page; the rest of a tier is read only when it has not. With a point
+only, tier 0 (within NEAR_KM) is read from the fine grid, distance bucket by distance bucket.
+Opening hours are judged once per distinct schedule and search, and only for candidates that can
+still reach the page.
 
 One index per engine, kept for the life of the engine. Freshness: `loader.load` writes a new
 `data_version` into `directory_meta` in its transaction. An index remembers the version it was
@@ -26,13 +35,13 @@ import time
 import weakref
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, groupby, islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import String, literal_column, select, union_all
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from . import models as m
@@ -47,6 +56,7 @@ VISIBLE = ("active", "temporarily_closed")
 DATA_VERSION_KEY = "data_version"
 CHECK_INTERVAL_S = 1.0  # how stale an index may be when another process loaded data
 CELL_DEG = 0.5  # grid cells of about 55 x 39 km
+FINE_CELL_DEG = 0.05  # finer cells (about 5.5 x 3.9 km), to find the nearest services in a dense area
 RADII_DEG = (0.5, 1.5, 4.0)  # bounding boxes tried in turn around the point (about 55, 165, 440 km)
 LON_PER_LAT = 1.4  # a box spans 1.4 times as many degrees of longitude as of latitude
 NEAR_KM = 30.0  # with a point only, "in the place" means within this reach
@@ -100,23 +110,32 @@ class DirectoryIndex:
     in_area: dict[str, tuple[list[int], Mask]]  # services whose area lists the place (or "national")
     in_city_category: dict[tuple[str, str], list[int]]
     grid: dict[tuple[int, int], list[int]]  # services with a location in the cell
+    fine_grid: dict[tuple[int, int], list[int]]  # the same in FINE_CELL_DEG cells
     version: str | None = None
     build_seconds: float = 0.0
     rows_read: int = 0
     stats: dict[str, int] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
     def rank(self, query: Query, moment: dt.datetime) -> list[Ranked]:
         """The page of `query` in ranking order (see query.search)."""
         return _Ranking(self, query, moment).page()
 
 
-def _cells(box: Box) -> Iterator[tuple[int, int]]:
-    for ci in range(math.floor(box[0] / CELL_DEG), math.floor(box[1] / CELL_DEG) + 1):
-        for cj in range(math.floor(box[2] / CELL_DEG), math.floor(box[3] / CELL_DEG) + 1):
+def _cells(box: Box, size: float = CELL_DEG) -> Iterator[tuple[int, int]]:
+    for ci in range(math.floor(box[0] / size), math.floor(box[1] / size) + 1):
+        for cj in range(math.floor(box[2] / size), math.floor(box[3] / size) + 1):
             yield ci, cj
+
+
+def _around(point: tuple[float, float], km: float) -> Box | None:
+    """A box holding every point within `km` of `point` (with a margin), None near the poles."""
+    lat, lon = point
+    dlat = math.degrees(km / 6371.0) * 1.1
+    if abs(lat) + dlat >= 80:
+        return None
+    cosines = math.cos(math.radians(lat)) * math.cos(math.radians(abs(lat) + dlat))
+    dlon = math.degrees(2 * math.asin(min(1.0, math.sin(km / 2 / 6371.0) / math.sqrt(cosines)))) * 1.1
+    return (lat - dlat, lat + dlat, lon - dlon, lon + dlon)
 
 
 def _box(point: tuple[float, float], radius: float) -> Box:
@@ -167,6 +186,7 @@ class _Ranking:
         self.dist_cache: dict[int, float | None] = {}
         self.point: tuple[float, float] | None = None
         self.box: Box | None = None  # None: every location counts (after the widest box)
+        self.filters: list[tuple[list[int], Mask]] = []
 
     # -- filters
 
@@ -183,18 +203,19 @@ class _Ranking:
             found.append(entry)
         return found
 
-    def _matching(self, source: tuple[list[int], Mask] | None, extra: Sequence[Mask] = (),
+    def _status(self) -> list[Mask]:
+        return [] if self.q.include_temporarily_closed else [self.ix.active]
+
+    def _matching(self, source: tuple[list[int], Mask] | None,
                   excluded: Sequence[Mask] = ()) -> Callable[[], Iterator[int]]:
-        """A stream factory: services of `source` (all when None) that pass every filter and `extra`."""
-        filters = self.filters
-        assert filters is not None
-        candidates = list(filters) + ([source] if source is not None else [])
-        status = [] if self.q.include_temporarily_closed else [self.ix.active]
+        """A stream factory: services of `source` (all when None) that pass every filter, read from
+        the smallest of the lists involved."""
+        candidates = [*self.filters, *([source] if source is not None else [])]
         if not candidates:
-            everything = range(len(self.ix))
-            return lambda: _keep(everything, [*extra, *status], excluded)
+            everything = range(len(self.ix.ids))
+            return lambda: _keep(everything, self._status(), excluded)
         smallest = min(candidates, key=lambda entry: len(entry[0]))
-        required = [mask for lst, mask in candidates if lst is not smallest[0]] + [*extra, *status]
+        required = [mask for lst, mask in candidates if lst is not smallest[0]] + self._status()
         return lambda: _keep(smallest[0], required, excluded)
 
     # -- distances and opening hours
@@ -238,117 +259,152 @@ class _Ranking:
 
     # -- spatial streams
 
-    def _in_box(self, box: Box | None, excluded: Sequence[Mask]) -> Iterator[int]:
-        """Matching services, not excluded, with a location in the box (every located one when None)."""
-        if box is None:
-            source: Iterable[int] = self.ix.located
-        else:
+    def _in_box(self, box: Box | None, excluded: Sequence[Mask], near: Box | None = None) -> Iterator[int]:
+        """Matching services, not excluded, with a location in the box (every located one when None).
+
+        Read from the grid cells of the box (from the fine cells of the smaller area `near`, when
+        given), or from the shortest filter list when that is shorter.
+        """
+        lists: list[list[int]]
+        if near is not None:
+            lists = [self.ix.fine_grid[c] for c in _cells(near, FINE_CELL_DEG) if c in self.ix.fine_grid]
+        elif box is not None:
             lists = [self.ix.grid[c] for c in _cells(box) if c in self.ix.grid]
-            source = heapq.merge(*lists) if len(lists) > 1 else iter(lists[0] if lists else ())
-        filters = self.filters
-        assert filters is not None
-        required = [mask for _, mask in filters] + ([] if self.q.include_temporarily_closed else [self.ix.active])
+        else:
+            lists = [self.ix.located]
+        shortest = min((lst for lst, _ in self.filters), key=len, default=None)
+        source: Iterable[int]
+        if shortest is not None and len(shortest) < sum(map(len, lists)):
+            source = shortest
+        elif len(lists) == 1:
+            source = lists[0]
+        else:
+            source = heapq.merge(*lists)
+        required = [mask for _, mask in self.filters] + self._status()
         last = -1
-        settled = box is self.box  # distances in the box the search settled on are kept
+        distance = self.distance if box is self.box else lambda i: self._distance_in(i, box)
         for i in _keep(source, required, excluded):
             if i == last:
                 continue  # a service with locations in several cells
             last = i
-            if box is None or (self.distance(i) if settled else self._distance_in(i, box)) is not None:
+            if distance(i) is not None:
                 yield i
 
-    def _count(self, stream: Iterator[int], cap: int) -> int:
+    @staticmethod
+    def _count(stream: Iterator[int], cap: int) -> int:
         return sum(1 for _ in islice(stream, cap))
 
     # -- the ranking
 
     def page(self) -> list[Ranked]:
-        self.filters = self._filters()
-        if self.filters is None:
+        filters = self._filters()
+        if filters is None:
             return []
+        self.filters = filters
         q, ix = self.q, self.ix
-        tiers: list[tuple[int, Callable[[], Iterator[int]]]] = []
-        if q.place is None and q.near is None:
-            tiers.append((0, self._matching(None)))
+        if q.place is not None:
+            tiers = self._place_tiers(q.place)
+        elif q.near is not None:
+            tiers = self._point_tiers(q.near)
         else:
-            national = ix.in_area.get(NATIONAL)
-            nat_mask = [national[1]] if national else []
-            if q.place:
-                place = PLACES[q.place]
-                self.point = q.near or (place.latitude, place.longitude)
-                city, area = ix.in_city.get(q.place), ix.in_area.get(q.place)
-                city_mask = [city[1]] if city else []
-                area_mask = [area[1]] if area else []
-                in_place = [
-                    (0, self._place_stream(q.place, city) if city else _nothing),
-                    (1, self._matching(area, excluded=city_mask) if area else _nothing),
-                    (2, self._matching(national, excluded=city_mask + area_mask) if national else _nothing),
-                ]
-                others = city_mask + area_mask + nat_mask
-                box_tiers = [(3, lambda box: self._in_box(box, others))]
-            else:  # a point only: services within NEAR_KM are "in the place"
-                self.point = q.near
-                in_place = [(2, self._matching(national) if national else _nothing)]
-
-                def near(box: Box | None) -> Iterator[int]:
-                    return (i for i in self._in_box(box, nat_mask) if self.distance(i) <= NEAR_KM)  # type: ignore[operator]
-
-                def far(box: Box | None) -> Iterator[int]:
-                    return (i for i in self._in_box(box, nat_mask) if self.distance(i) > NEAR_KM)  # type: ignore[operator]
-
-                box_tiers = [(0, near), (3, far)]
-            self.box = self._settle_box([stream for _, stream in in_place], box_tiers[0][1] if q.place else
-                                        (lambda box: self._in_box(box, nat_mask)))
-            box = self.box
-            tiers = sorted([*in_place, *((tier, (lambda f=f: f(box))) for tier, f in box_tiers)],
-                           key=itemgetter(0))
+            tiers = [_Tier(0, self._matching(None))]
         ranked: list[tuple[int, int]] = []
-        for tier, stream in tiers:
-            for i in self._rank_tier(stream(), self.wanted - len(ranked)):
-                ranked.append((tier, i))
+        for tier in tiers:
+            for i in self._rank_tier(tier, self.wanted - len(ranked)):
+                ranked.append((tier.number, i))
             if len(ranked) >= self.wanted:
                 break
         return [Ranked(ix.ids[i], tier, bool(ix.closed[i]), self.distance(i), self.open_now(i))
                 for tier, i in ranked[q.offset: self.wanted]]
 
+    def _place_tiers(self, slug: str) -> list[_Tier]:
+        """In the place, serving it, national; then elsewhere, by distance from the point or the place."""
+        ix, place = self.ix, PLACES[slug]
+        self.point = self.q.near or (place.latitude, place.longitude)
+        city, area, national = ix.in_city.get(slug), ix.in_area.get(slug), ix.in_area.get(NATIONAL)
+        city_mask = [city[1]] if city else []
+        area_mask = [area[1]] if area else []
+        national_mask = [national[1]] if national else []
+        found = [
+            _Tier(0, self._place_stream(slug, city) if city else _nothing),
+            _Tier(1, self._matching(area, excluded=city_mask) if area else _nothing),
+            _Tier(2, self._matching(national, excluded=city_mask + area_mask) if national else _nothing),
+        ]
+        others = city_mask + area_mask + national_mask
+        box = self.box = self._settle_box(found, lambda box: self._in_box(box, others))
+        return [*found, _Tier(3, lambda: self._in_box(box, others))]
+
+    def _point_tiers(self, point: tuple[float, float]) -> list[_Tier]:
+        """Within NEAR_KM of the point ("in the place"), national, then farther away."""
+        national = self.ix.in_area.get(NATIONAL)
+        national_mask = [national[1]] if national else []
+        self.point = point
+        found = [_Tier(2, self._matching(national) if national else _nothing)]
+        box = self.box = self._settle_box(found, lambda box: self._in_box(box, national_mask))
+
+        def near() -> Iterator[int]:
+            return (i for i in self._in_box(box, national_mask) if self.distance(i) <= NEAR_KM)  # type: ignore[operator]
+
+        def far() -> Iterator[int]:
+            return (i for i in self._in_box(box, national_mask) if self.distance(i) > NEAR_KM)  # type: ignore[operator]
+
+        around = _around(point, BUCKET_KM)  # the best group of tier 0, nearer than BUCKET_KM, is in there
+        if around is None:  # near a pole: no rings
+            return [_Tier(0, near), *found, _Tier(3, far)]
+        return [
+            _Tier(0, near, lambda: self._in_box(box, national_mask, near=around),
+                  lambda need: self._rank_rings(need, national_mask)),
+            *found,
+            _Tier(3, far),
+        ]
+
     def _place_stream(self, place: str, city: tuple[list[int], Mask]) -> Callable[[], Iterator[int]]:
         """Matching services with a location in the place, from the smallest list that has them."""
         if self.q.category is not None:
             by_both = self.ix.in_city_category.get((place, self.q.category), [])
-            filters = [entry for entry in self.filters or () if entry is not self.ix.category[self.q.category]]
+            filters = [entry for entry in self.filters if entry is not self.ix.category[self.q.category]]
             smallest = min([(by_both, city[1]), *filters], key=lambda entry: len(entry[0]))
             if smallest[0] is by_both:
-                status = [] if self.q.include_temporarily_closed else [self.ix.active]
-                required = [mask for _, mask in filters] + status
+                required = [mask for _, mask in filters] + self._status()
                 return lambda: _keep(by_both, required)
         return self._matching(city)
 
-    def _settle_box(self, in_place: list[Callable[[], Iterator[int]]],
-                    elsewhere: Callable[[Box | None], Iterator[int]]) -> Box | None:
+    def _settle_box(self, found: list[_Tier], elsewhere: Callable[[Box], Iterator[int]]) -> Box | None:
         """The box the search reads distances in: the first one holding enough candidates.
 
-        As before: the smallest box of RADII_DEG around the point in which the services found by
-        place (or nationally) and those with a location in the box are together at least `wanted`;
-        when even the widest is short, every location counts.
+        The smallest box of RADII_DEG around the point in which the services `found` by place (or
+        nationally) and those with a location in the box are together at least `wanted`; when even
+        the widest is short, every location counts (None).
         """
         assert self.point is not None
-        found = self._count(chain.from_iterable(stream() for stream in in_place), self.wanted)
-        if found >= self.wanted:
+        count = self._count(chain.from_iterable(tier.stream() for tier in found), self.wanted)
+        if count >= self.wanted:
             return _box(self.point, RADII_DEG[0])
         for radius in RADII_DEG:
             box = _box(self.point, radius)
-            if found + self._count(elsewhere(box), self.wanted - found) >= self.wanted:
+            if count + self._count(elsewhere(box), self.wanted - count) >= self.wanted:
                 return box
         return None
 
-    def _rank_tier(self, stream: Iterator[int], need: int) -> list[int]:
+    def _rank_tier(self, tier: _Tier, need: int) -> list[int]:
         """Up to `need` services of one tier in ranking order (open ones only with only_open)."""
+        group, open_now, only_open = self.group, self.open_now, self.only_open
+        if tier.best_first is not None:  # a shorter stream in the same order, with all the best group
+            found = []
+            for i in tier.best_first():
+                if open_now(i) and group(i) == _BEST:
+                    found.append(i)
+                    if len(found) >= need:
+                        return found
+        if tier.rings is not None:
+            return tier.rings(need)
         best_open: list[int] = []
         best_unknown: list[int] = []
         best_closed: list[int] = []
         others: list[tuple[tuple[int, int], int]] = []
-        group, open_now = self.group, self.open_now
-        for i in stream:
+        for i in tier.stream():
+            if only_open and not open_now(i):
+                continue  # cheaper than its distance, and it cannot reach the page
             key = group(i)
             if key == _BEST:
                 now = open_now(i)
@@ -362,12 +418,50 @@ class _Ranking:
                     best_closed.append(i)
             else:
                 others.append((key, i))
-        ranked = best_open if self.only_open else best_open + best_unknown + best_closed
+        ranked = best_open + best_unknown + best_closed
         if len(ranked) >= need or not others:
             return ranked[:need]
         others.sort(key=itemgetter(0))  # stable: each group stays in ascending number
         for _, members in groupby(others, key=itemgetter(0)):
             ranked.extend(self._rank_group([i for _, i in members], need - len(ranked)))
+            if len(ranked) >= need:
+                break
+        return ranked[:need]
+
+    def _rank_rings(self, need: int, excluded: Sequence[Mask]) -> list[int]:
+        """Tier 0 of a search by point only, group by group: distance bucket b is complete once the
+        fine cells within (b + 1) * BUCKET_KM of the point have been read, so a page is found
+        without reading the services farther away than it reaches."""
+        ix, point, only_open = self.ix, self.point, self.only_open
+        assert point is not None
+        required = [mask for _, mask in self.filters] + self._status()
+        scanned: set[tuple[int, int]] = set()
+        seen: set[int] = set()
+        groups: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+        ranked: list[int] = []
+        for bucket in range(int(NEAR_KM // BUCKET_KM) + 1):
+            reach = _around(point, BUCKET_KM * (bucket + 1))
+            assert reach is not None
+            for cell in _cells(reach, FINE_CELL_DEG):
+                if cell in scanned or cell not in ix.fine_grid:
+                    continue
+                scanned.add(cell)
+                for i in _keep(ix.fine_grid[cell], required, excluded):
+                    if i in seen:
+                        continue
+                    seen.add(i)
+                    if only_open and not self.open_now(i):
+                        continue
+                    km = self.distance(i)
+                    if km is not None and km <= NEAR_KM:
+                        groups[(ix.closed[i], int(km // BUCKET_KM))].append(i)
+            members = groups.pop((0, bucket), None)
+            if members:
+                ranked.extend(self._rank_group(sorted(members), need - len(ranked)))
+                if len(ranked) >= need:
+                    return ranked[:need]
+        for key in sorted(groups):  # the temporarily closed ones
+            ranked.extend(self._rank_group(sorted(groups[key]), need - len(ranked)))
             if len(ranked) >= need:
                 break
         return ranked[:need]
@@ -390,6 +484,13 @@ def _nothing() -> Iterator[int]:
     return iter(())
 
 
+class _Tier(NamedTuple):
+    number: int
+    stream: Callable[[], Iterator[int]]  # its candidates in ascending number
+    best_first: Callable[[], Iterator[int]] | None = None  # a shorter stream with all of its best group
+    rings: Callable[[int], list[int]] | None = None  # ranks the tier group by group instead of the stream
+
+
 # -- building --------------------------------------------------------------------------------------
 
 _service = m.ServiceRow.__table__
@@ -407,21 +508,21 @@ class _B:
     version = select(_meta.c.value).where(_meta.c.key == DATA_VERSION_KEY)
     services = select(_service.c.id, _service.c.status, _service.c.last_verified).where(
         _service.c.status.in_(VISIBLE))
-    codes = union_all(*(
-        select(table.c.service_id, literal_column(f"'{kind}'", String).label("kind"), column.label("code"))
+    codes = {
+        kind: select(table.c.service_id, column)
         for kind, table, column in (
             ("category", m.ServiceCategory.__table__, m.ServiceCategory.__table__.c.code),
             ("audience", m.ServiceAudience.__table__, m.ServiceAudience.__table__.c.code),
             ("language", m.ServiceLanguage.__table__, m.ServiceLanguage.__table__.c.code),
             ("area", m.ServiceArea.__table__, m.ServiceArea.__table__.c.place),
         )
-    ))
+    }
     locations = (select(_at.c.service_id, _location.c.city, _location.c.latitude, _location.c.longitude)
                  .select_from(_at.join(_location, _location.c.id == _at.c.location_id)))
     schedules = select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
                        _schedule.c.closed_on_public_holidays)
     slots = (select(_slot.c.schedule_id, _slot.c.weekday, _slot.c.opens_minute, _slot.c.closes_minute)
-             .order_by(_slot.c.schedule_id))
+             .order_by(_slot.c.schedule_id, _slot.c.weekday, _slot.c.opens_minute, _slot.c.closes_minute))
     exceptions = (select(_exception.c.schedule_id, _exception.c.date, _exception.c.closed,
                          _exception.c.opens_minute, _exception.c.closes_minute)
                   .order_by(_exception.c.schedule_id, _exception.c.id))
@@ -451,7 +552,33 @@ def build(conn: Connection, attempts: int = 3) -> DirectoryIndex:
     return index
 
 
-def _coded(lists: dict[str, list[int]], n: int) -> dict[str, tuple[list[int], Mask]]:
+_compiled: dict[tuple[str, int], str] = {}
+
+
+def _rows(conn: Connection, statement: Any, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a bulk read as the driver gives them, in large batches, in the connection's transaction.
+
+    Plain tuples: SQLAlchemy's result rows cost twice the time of the reading itself at this size.
+    So no type processing either: SQLite gives dates as ISO text and booleans as 0 and 1.
+    """
+    key = (conn.dialect.name, id(statement))
+    sql = _compiled.get(key)
+    if sql is None:  # the statements have no parameters from outside (literal_binds renders VISIBLE)
+        sql = _compiled[key] = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _coded(lists: Mapping[str, list[int]], n: int) -> dict[str, tuple[list[int], Mask]]:
     result = {}
     for code, numbers in lists.items():
         numbers.sort()
@@ -463,7 +590,7 @@ def _coded(lists: dict[str, list[int]], n: int) -> dict[str, tuple[list[int], Ma
 
 
 def _build(conn: Connection) -> DirectoryIndex:
-    rows = conn.execute(_B.services).all()
+    rows = list(_rows(conn, _B.services))
     rows.sort(key=itemgetter(0))
     rows.sort(key=itemgetter(2), reverse=True)  # stable: most recently verified first, then by id
     n = len(rows)
@@ -475,64 +602,80 @@ def _build(conn: Connection) -> DirectoryIndex:
     read = n
     del rows
 
-    codes: dict[str, defaultdict[str, list[int]]] = {k: defaultdict(list) for k in ("category", "audience",
-                                                                                     "language", "area")}
-    categories_of: defaultdict[int, list[str]] = defaultdict(list)
-    for sid, kind, code in conn.execute(_B.codes):
+    codes: dict[str, defaultdict[str, list[int]]] = {}
+    for kind, statement in _B.codes.items():
+        lists = codes[kind] = defaultdict(list)
+        for sid, code in _rows(conn, statement):
+            read += 1
+            i = number_of.get(sid)
+            if i is not None:
+                lists[code].append(i)
+    category = _coded(codes.pop("category"), n)
+
+    # Locations as columns first (few objects), then grouped by service with a counting sort.
+    in_city_all: defaultdict[str, list[int]] = defaultdict(list)
+    where, lats, lons = array("i"), array("d"), array("d")
+    loc_start = array("i", [0]) * (n + 1)
+    for sid, city, lat, lon in _rows(conn, _B.locations):
         read += 1
         i = number_of.get(sid)
-        if i is not None:
-            codes[kind][code].append(i)
-            if kind == "category":
-                categories_of[i].append(code)
-
-    places_of: defaultdict[int, list[tuple[str, float | None, float | None]]] = defaultdict(list)
-    for sid, city, lat, lon in conn.execute(_B.locations):
-        read += 1
-        i = number_of.get(sid)
-        if i is not None:
-            places_of[i].append((city, lat, lon))
-
-    loc_start, loc_lat, loc_lon = array("i", [0]), array("d"), array("d")
-    located: list[int] = []
-    in_city: defaultdict[str, list[int]] = defaultdict(list)
-    in_city_category: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-    grid: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+        if i is None:
+            continue
+        in_city_all[city].append(i)
+        if lat is not None and lon is not None:
+            where.append(i)
+            lats.append(lat)
+            lons.append(lon)
+            loc_start[i + 1] += 1
     for i in numbers:
-        found = places_of.get(i, ())
-        cities = sorted({city for city, _, _ in found})
-        for city in cities:
-            in_city[city].append(i)
-            for code in categories_of.get(i, ()):
-                in_city_category[(city, code)].append(i)
-        cells = set()
-        for _, lat, lon in found:
-            if lat is None or lon is None:
-                continue
-            loc_lat.append(lat)
-            loc_lon.append(lon)
-            cells.add((math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)))
-        loc_start.append(len(loc_lat))
-        if cells:
-            located.append(i)
+        loc_start[i + 1] += loc_start[i]
+    free = array("i", loc_start)
+    loc_lat, loc_lon = array("d", bytes(8 * len(where))), array("d", bytes(8 * len(where)))
+    for k, i in enumerate(where):
+        loc_lat[free[i]], loc_lon[free[i]] = lats[k], lons[k]
+        free[i] += 1
+    del where, lats, lons, free
+
+    in_city = {city: sorted(set(members)) for city, members in in_city_all.items()}
+    del in_city_all
+    in_city_category: dict[tuple[str, str], list[int]] = {}
+    for city, members in in_city.items():
+        for code, (_, mask) in category.items():
+            found = [i for i in members if mask[i]]
+            if found:
+                in_city_category[(city, code)] = found
+
+    located: list[int] = []
+    grid: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    fine_grid: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    floor = math.floor
+    for i in numbers:
+        start, end = loc_start[i], loc_start[i + 1]
+        if start == end:
+            continue
+        located.append(i)
+        cells = {(floor(loc_lat[k] / CELL_DEG), floor(loc_lon[k] / CELL_DEG)) for k in range(start, end)}
+        fine_cells = {(floor(loc_lat[k] / FINE_CELL_DEG), floor(loc_lon[k] / FINE_CELL_DEG)) for k in range(start, end)}
         for cell in cells:
             grid[cell].append(i)
-    del places_of, categories_of
+        for cell in fine_cells:
+            fine_grid[cell].append(i)
 
     shapes: list[Schedule] = []
     shape_ids: dict[tuple[Any, ...], int] = {}
     shape_of = array("i", [-1]) * n
     slots: dict[int, tuple[tuple[int, int, int], ...]] = {}
-    for schedule_id, group in groupby(conn.execute(_B.slots), key=itemgetter(0)):
-        rows_of = sorted((weekday, opens, closes) for _, weekday, opens, closes in group)
-        read += len(rows_of)
-        slots[schedule_id] = tuple(rows_of)
+    shared: dict[Any, Any] = {}  # one tuple for equal slots and equal weeks: a few hundred, not a million
+    for schedule_id, group in groupby(_rows(conn, _B.slots), key=itemgetter(0)):
+        found_slots = tuple(shared.setdefault(slot, slot) for slot in map(_TAIL, group))
+        slots[schedule_id] = shared.setdefault(found_slots, found_slots)
+        read += len(found_slots)
     exceptions: dict[int, tuple[tuple[dt.date, bool, int | None, int | None], ...]] = {}
-    for schedule_id, group in groupby(conn.execute(_B.exceptions), key=itemgetter(0)):
-        found_exceptions = tuple((day, bool(is_closed), opens, closes) for _, day, is_closed, opens, closes in group)
+    for schedule_id, group in groupby(_rows(conn, _B.exceptions), key=itemgetter(0)):
+        exceptions[schedule_id] = found_exceptions = tuple(
+            (_date(day), bool(is_closed), opens, closes) for _, day, is_closed, opens, closes in group)
         read += len(found_exceptions)
-        exceptions[schedule_id] = found_exceptions
-    for schedule_id, sid, always, holidays in conn.execute(_B.schedules):
+    for schedule_id, sid, always, holidays in _rows(conn, _B.schedules):
         read += 1
         i = number_of.get(sid)
         if i is None:
@@ -547,12 +690,15 @@ def _build(conn: Connection) -> DirectoryIndex:
     return DirectoryIndex(
         ids=ids, closed=closed, active=active, shapes=shapes, shape_of=shape_of,
         loc_start=loc_start, loc_lat=loc_lat, loc_lon=loc_lon, located=located,
-        category=_coded(codes["category"], n), audience=_coded(codes["audience"], n),
+        category=category, audience=_coded(codes["audience"], n),
         language=_coded(codes["language"], n), in_city=_coded(in_city, n), in_area=_coded(codes["area"], n),
-        in_city_category=dict(in_city_category), grid=dict(grid), rows_read=read,
+        in_city_category=in_city_category, grid=dict(grid), fine_grid=dict(fine_grid), rows_read=read,
         stats={"services": n, "located_locations": len(loc_lat), "distinct_schedules": len(shapes),
-               "grid_cells": len(grid)},
+               "grid_cells": len(grid), "fine_grid_cells": len(fine_grid)},
     )
+
+
+_TAIL = itemgetter(slice(1, None))
 
 
 def _schedule_of(always: bool, weekly: tuple[tuple[int, int, int], ...], holidays: bool,

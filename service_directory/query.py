@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, literal_column, select, union_all
+from sqlalchemy import JSON, Boolean, Date, String, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from . import index
@@ -29,7 +29,9 @@ from .records import (
 )
 from .schedule import local, to_time
 
-_CHUNK = 900  # ids per IN (...) list: below SQLite's oldest limit of 999 bound parameters
+# ids per IN (...) list; a statement repeats the list up to six times (the codes, phones and sources
+# statement), which stays within the bound parameters SQLite allows since 3.32 (32766)
+_CHUNK = 900
 
 # Records are read as plain rows with Core statements built once (below, with bound parameters):
 # handling ORM rows, and building and hashing a new statement per call, cost more than the SQL itself.
@@ -145,27 +147,6 @@ def _chunks(ids: list[str]) -> Iterator[list[str]]:
         yield ids[start: start + _CHUNK]
 
 
-def _schedules(conn: Connection, service_ids: list[str]) -> dict[str, Schedule]:
-    result: dict[str, Schedule] = {}
-    for chunk in _chunks(service_ids):
-        rows = conn.execute(_S.schedules, {"ids": chunk}).all()
-        if not rows:
-            continue
-        ids = [r[0] for r in rows]
-        slots = defaultdict(list)
-        for sched_id, weekday, opens, closes in conn.execute(_S.slots, {"ids": ids}):
-            slots[sched_id].append(TimeSlot(weekday, to_time(opens), to_time(closes)))
-        exceptions = defaultdict(list)
-        for sched_id, day, closed, opens, closes in conn.execute(_S.exceptions, {"ids": ids}):
-            exceptions[sched_id].append(ScheduleException(
-                day, closed, None if opens is None else to_time(opens), None if closes is None else to_time(closes)))
-        for sched_id, service_id, always, holidays, note in rows:
-            result[service_id] = Schedule(always_open=always, weekly=tuple(sorted(slots[sched_id], key=lambda t: (t.weekday, t.opens))),
-                                          closed_on_public_holidays=holidays, exceptions=tuple(exceptions[sched_id]),
-                                          note=note or {})
-    return result
-
-
 def _load(conn: Connection, ids: list[str]) -> list[Service]:
     by_id: dict[str, Service] = {}
     for chunk in _chunks(ids):
@@ -174,27 +155,42 @@ def _load(conn: Connection, ids: list[str]) -> list[Service]:
 
 
 def _load_chunk(conn: Connection, ids: list[str]) -> dict[str, Service]:
+    """Full records, in four statements: services with their schedules, codes with phones and
+    sources, locations, and opening hours (each a round trip, which is most of the cost)."""
     params = {"ids": ids}
     rows = conn.execute(_S.services, params).all()
     if not rows:
         return {}
     codes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for sid, kind, code in conn.execute(_S.codes, params):
-        codes[sid][kind].append(code)
     phones = defaultdict(list)
-    for sid, number, kind, note in conn.execute(_S.phones, params):
-        phones[sid].append(Phone(number, kind, note or {}))
     sources = defaultdict(list)
-    for sid, url, day, note in conn.execute(_S.sources, params):
-        sources[sid].append(Source(url, day, note))
+    for sid, kind, text, text2, _, _, day, note in conn.execute(_S.details, params):
+        if kind == "phone":
+            phones[sid].append(Phone(text, text2, note or {}))
+        elif kind == "source":
+            sources[sid].append(Source(text, day, text2))
+        else:
+            codes[sid][kind].append(text)
     locations = defaultdict(list)
     for sid, loc_id, city, lat, lon, precision, address, directions in conn.execute(_S.locations, params):
         locations[sid].append(Location(loc_id, city, lat, lon, precision, address or {}, directions or {}))
-    schedules = _schedules(conn, ids)
+    slots: defaultdict[int, list[TimeSlot]] = defaultdict(list)
+    exceptions: defaultdict[int, list[ScheduleException]] = defaultdict(list)
+    schedule_ids = [row[12] for row in rows if row[12] is not None]
+    if schedule_ids:
+        for sched_id, kind, weekday, day, closed, opens, closes, _ in conn.execute(_S.hours, {"ids": schedule_ids}):
+            if kind == "slot":
+                slots[sched_id].append(TimeSlot(weekday, to_time(opens), to_time(closes)))
+            else:
+                exceptions[sched_id].append(ScheduleException(day, closed, None if opens is None else to_time(opens),
+                                                              None if closes is None else to_time(closes)))
     result = {}
     for (sid, org_id, org_name, name, description, status, status_note, last_verified, email, url,
-         age_min, age_max) in rows:
+         age_min, age_max, sched_id, always, holidays, schedule_note) in rows:
         found = codes[sid]
+        schedule = None if sched_id is None else Schedule(
+            always_open=always, weekly=tuple(sorted(slots[sched_id], key=lambda t: (t.weekday, t.opens))),
+            closed_on_public_holidays=holidays, exceptions=tuple(exceptions[sched_id]), note=schedule_note or {})
         result[sid] = Service(
             id=sid, organisation_id=org_id, organisation_name=org_name,
             name=name, description=description,
@@ -205,7 +201,7 @@ def _load_chunk(conn: Connection, ids: list[str]) -> dict[str, Service]:
             phones=tuple(phones[sid]),
             locations=tuple(sorted(locations[sid], key=lambda location: location.id)),
             service_area=tuple(sorted(found["area"])),
-            schedule=schedules.get(sid),
+            schedule=schedule,
             sources=tuple(sources[sid]),
             last_verified=last_verified, email=email, url=url,
             age_min=age_min, age_max=age_max,
@@ -213,34 +209,53 @@ def _load_chunk(conn: Connection, ids: list[str]) -> dict[str, Service]:
     return result
 
 
+def _details() -> Any:
+    """Codes, phones and sources of the services `ids`, as rows (service_id, kind, text, text2,
+    position, row_id, day, note); phones and sources in their order."""
+    p, src = _phone.c, _source.c
+    no_date, no_json = cast(null(), Date), cast(null(), JSON)
+    parts = [
+        select(p.service_id, literal_column("'phone'", String).label("kind"), p.number.label("text"),
+               p.kind.label("text2"), p.position, p.id.label("row_id"), no_date.label("day"), p.note)
+        .where(p.service_id.in_(_ids())),
+        select(src.service_id, literal_column("'source'", String), src.url, src.note, src.position, src.id,
+               src.date, no_json).where(src.service_id.in_(_ids())),
+    ]
+    for kind, table, column in (("category", _category, _category.c.code), ("audience", _audience, _audience.c.code),
+                                ("language", _language, _language.c.code), ("area", _area, _area.c.place)):
+        parts.append(select(table.c.service_id, literal_column(f"'{kind}'", String), column, null(), null(), null(),
+                            null(), null()).where(table.c.service_id.in_(_ids())))
+    details = union_all(*parts)
+    return details.order_by(details.selected_columns.position, details.selected_columns.row_id)
+
+
+def _hours() -> Any:
+    """Weekly slots and exceptions of the schedules `ids`, as rows (schedule_id, kind, weekday, date,
+    closed, opens, closes, row_id), each kind in the order it was written."""
+    slot, exc = _slot.c, _exception.c
+    hours = union_all(
+        select(slot.schedule_id, literal_column("'slot'", String).label("kind"), slot.weekday,
+               cast(null(), Date).label("date"), cast(null(), Boolean).label("closed"),
+               slot.opens_minute, slot.closes_minute, slot.id.label("row_id"))
+        .where(slot.schedule_id.in_(_ids())),
+        select(exc.schedule_id, literal_column("'exception'", String), null(), exc.date, exc.closed,
+               exc.opens_minute, exc.closes_minute, exc.id).where(exc.schedule_id.in_(_ids())),
+    )
+    return hours.order_by(hours.selected_columns.kind, hours.selected_columns.row_id)
+
+
 class _S:
     """Statements with bound parameters (ids is an expanding list), built once."""
 
-    s, loc = _service.c, _location.c
-    schedules = (select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
-                        _schedule.c.closed_on_public_holidays, _schedule.c.note)
-                 .where(_schedule.c.service_id.in_(_ids())))
-    slots = (select(_slot.c.schedule_id, _slot.c.weekday, _slot.c.opens_minute, _slot.c.closes_minute)
-             .where(_slot.c.schedule_id.in_(_ids())))
-    exceptions = (select(_exception.c.schedule_id, _exception.c.date, _exception.c.closed,
-                         _exception.c.opens_minute, _exception.c.closes_minute)
-                  .where(_exception.c.schedule_id.in_(_ids())))
+    s, loc, sch = _service.c, _location.c, _schedule.c
     services = (select(s.id, s.organization_id, _org.c.name, s.name, s.description, s.status, s.status_note,
-                       s.last_verified, s.email, s.url, s.age_min, s.age_max)
-                .select_from(_service.join(_org, _org.c.id == s.organization_id)).where(s.id.in_(_ids())))
-    codes = union_all(*(
-        select(table.c.service_id, literal_column(f"'{kind}'", String).label("kind"), column.label("code"))
-            .where(table.c.service_id.in_(_ids()))
-        for kind, table, column in (
-            ("category", _category, _category.c.code), ("audience", _audience, _audience.c.code),
-            ("language", _language, _language.c.code), ("area", _area, _area.c.place),
-        )
-    ))
-    phones = (select(_phone.c.service_id, _phone.c.number, _phone.c.kind, _phone.c.note)
-              .where(_phone.c.service_id.in_(_ids())).order_by(_phone.c.service_id, _phone.c.position, _phone.c.id))
-    sources = (select(_source.c.service_id, _source.c.url, _source.c.date, _source.c.note)
-               .where(_source.c.service_id.in_(_ids()))
-               .order_by(_source.c.service_id, _source.c.position, _source.c.id))
+                       s.last_verified, s.email, s.url, s.age_min, s.age_max,
+                       sch.id, sch.always_open, sch.closed_on_public_holidays, sch.note)
+                .select_from(_service.join(_org, _org.c.id == s.organization_id)
+                             .outerjoin(_schedule, sch.service_id == s.id))
+                .where(s.id.in_(_ids())))
+    details = _details()
+    hours = _hours()
     locations = (select(_at.c.service_id, loc.id, loc.city, loc.latitude, loc.longitude, loc.precision, loc.address,
                         loc.directions)
                  .select_from(_at.join(_location, loc.id == _at.c.location_id)).where(_at.c.service_id.in_(_ids())))

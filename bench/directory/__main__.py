@@ -1,14 +1,17 @@
 """Query latency of the service directory on SQLite and PostgreSQL: `python -m bench.directory`.
 
 For the curated data and synthetic directories of the sizes asked for, on each backend: load the
-directory with `service_directory.load`, then time many random `search` calls of each kind and
-print p50/p95 in milliseconds. The figures also go to bench/directory/last_run.json.
+directory with `service_directory.load`, time the first search after the load (it builds the
+in-process search index), measure the index's memory (tracemalloc, on a second build) and the
+process's RSS growth, then time many random `search` calls of each kind and print p50/p95 in
+milliseconds. The figures also go to bench/directory/last_run.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -17,6 +20,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 
 import service_directory
 from service_directory import Organisation, Query, make_engine, migrate, search
+from service_directory import index as directory_index
 from service_directory.places import PLACES
 from service_directory.schedule import BELGRADE
 
@@ -166,6 +171,52 @@ def postgres_version(admin_url: str) -> str:
 # -- measuring -------------------------------------------------------------------------------------
 
 
+def rss_mb() -> float | None:
+    """Resident memory of this process (Linux), None elsewhere."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure_index(engine: Engine) -> dict[str, Any]:
+    """The first search after a load (which builds the index), and the index's size.
+
+    RSS growth is of the first search: the index plus whatever the allocator kept of the build's
+    temporaries. The index's own size is traced by tracemalloc while a second index is built (and
+    kept until measured), which also gives the build's peak.
+    """
+    gc.collect()
+    rss_before = rss_mb()
+    query = Query(
+        category="legal_aid", place="belgrade", only_open=True,
+        open_at=WEEK_START + dt.timedelta(hours=10),
+    )
+    t0 = time.perf_counter()
+    search(engine, query)
+    first_s = time.perf_counter() - t0
+    rss_after = rss_mb()
+    index = directory_index.warm(engine)  # the one the first search built
+    tracemalloc.start()
+    try:
+        with engine.connect() as conn:
+            second = directory_index.build(conn)
+            traced, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del second
+    return {
+        "first_query_s": round(first_s, 3),
+        "build_s": round(index.build_seconds, 3),
+        "rows_read": index.rows_read,
+        "index_mb": round(traced / 2**20, 1),
+        "build_peak_mb": round(peak / 2**20, 1),
+        "rss_growth_mb": None if rss_before is None or rss_after is None else round(rss_after - rss_before, 1),
+        **index.stats,
+    }
+
+
 def measure(
     engine: Engine, kind: Kind, queries: int, seed: int, max_seconds: float
 ) -> dict[str, Any]:
@@ -205,7 +256,7 @@ def bench_one(
     organisations: list[Organisation],
     args: argparse.Namespace,
     progress: Callable[[str], None],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     engine = make_engine(url)
     try:
         migrate(engine)
@@ -218,6 +269,13 @@ def bench_one(
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
         progress(f"{dataset} on {backend}: loaded {services} services in {load_s:.1f} s")
+        index = measure_index(engine)
+        index.update(dataset=dataset, backend=backend)
+        progress(
+            f"  first search after the load {index['first_query_s'] * 1000:.0f} ms (index build "
+            f"{index['build_s'] * 1000:.0f} ms, {index['rows_read']:,} rows); index {index['index_mb']} MB "
+            f"(tracemalloc; build peak {index['build_peak_mb']} MB), RSS +{index['rss_growth_mb']} MB"
+        )
         rows = []
         for kind in KINDS:
             result = measure(engine, kind, args.queries, args.seed, args.max_seconds_per_kind)
@@ -236,7 +294,7 @@ def bench_one(
                 f"  (n={result['n']}, {result['mean_hits']} hits)"
             )
             rows.append(result)
-        return rows
+        return rows, index
     finally:
         engine.dispose()
 
@@ -275,6 +333,36 @@ def table(rows: list[dict[str, Any]]) -> str:
         return " | ".join(
             c.rjust(w) if i in right else c.ljust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    out = [line(headers), "-+-".join("-" * w for w in widths)]
+    out.extend(line(b) for b in body)
+    return "\n".join(out)
+
+
+def index_table(indexes: list[dict[str, Any]]) -> str:
+    headers = ("dataset", "indexed", "backend", "first query ms", "build ms", "rows read", "index MB",
+               "build peak MB", "RSS + MB")
+    body = [
+        (
+            i["dataset"],
+            f"{i['services']:,}",
+            i["backend"],
+            f"{i['first_query_s'] * 1000:.0f}",
+            f"{i['build_s'] * 1000:.0f}",
+            f"{i['rows_read']:,}",
+            f"{i['index_mb']:.1f}",
+            f"{i['build_peak_mb']:.1f}",
+            "" if i["rss_growth_mb"] is None else f"{i['rss_growth_mb']:.1f}",
+        )
+        for i in indexes
+    ]
+    widths = [max(len(h), *(len(b[k]) for b in body)) for k, h in enumerate(headers)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " | ".join(
+            c.ljust(w) if k < 3 else c.rjust(w)
+            for k, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
     out = [line(headers), "-+-".join("-" * w for w in widths)]
@@ -373,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    indexes: list[dict[str, Any]] = []
     skipped: list[str] = []
     for dataset, build in datasets:
         t0 = time.perf_counter()
@@ -392,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
                 sqlite_database() if backend == "sqlite" else postgres_database(args.postgres_url)
             )
             with database as url:
-                rows.extend(bench_one(url, backend, dataset, organisations, args, progress))
+                measured, index = bench_one(url, backend, dataset, organisations, args, progress)
+                rows.extend(measured)
+                indexes.append(index)
         del organisations
 
     elapsed = time.perf_counter() - started
@@ -412,6 +503,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for kind in KINDS:
         print(f"  {kind.name}: {kind.description}")
+    print(
+        "\nThe search index, per dataset and backend: the services it holds (the visible ones), the"
+        "\nfirst search after the load (which builds the index), the build alone, the index's memory"
+        "\nas tracemalloc counts it (a second build), the build's peak, and how much the process's RSS"
+        "\ngrew over the first search (little to go by: the allocator reuses memory the load freed).\n"
+    )
+    print(index_table(indexes))
     if skipped:
         print(f"skipped: {', '.join(skipped)} (see above)")
     missed = [r for r in rows if r["meets_target"] is False]
@@ -436,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "skipped": skipped,
         "results": rows,
+        "indexes": indexes,
     }
     args.output.write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

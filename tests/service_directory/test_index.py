@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,6 @@ def test_load_writes_a_new_data_version_in_its_transaction(empty_directory: Engi
     with empty_directory.connect() as conn:
         assert conn.execute(select(m.DirectoryMeta.key)).scalars().all().count("data_version") == 1
     broken = read_directory(folder)[0]
-    from dataclasses import replace
     clash = broken.services[0]
     with pytest.raises(Exception):  # noqa: B017 (two services share a location id)
         load(empty_directory, [replace(broken, services=(clash, replace(clash, id="a-2")))])
@@ -297,3 +297,16 @@ def test_search_ranks_like_the_rules_on_the_curated_directory(directory: Engine)
     services = all_services(directory)
     for query in random_queries(random.Random(5), 300):
         assert as_tuples(search(directory, query)) == reference(services, query), query
+
+
+def test_search_ranks_like_the_rules_where_services_are_dense(empty_directory: Engine) -> None:
+    """Where a page fills from the nearest services, most of a tier is never read: still the same."""
+    load(empty_directory, synthetic.generate(2500, seed=3))
+    services = all_services(empty_directory)
+    rng = random.Random(17)
+    for query in random_queries(rng, 150):
+        centre = PLACES[rng.choice(["belgrade", "belgrade", "novi_sad", "nis"])]
+        near = (round(centre.latitude + rng.gauss(0, 0.02), 5), round(centre.longitude + rng.gauss(0, 0.028), 5))
+        dense = replace(query, near=near if query.place is None else None, place=query.place and "belgrade",
+                        language=None, audience=None, limit=min(query.limit, 5))
+        assert as_tuples(search(empty_directory, dense)) == reference(services, dense), dense
