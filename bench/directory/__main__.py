@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 import service_directory
+from bench.support import percentile
 from service_directory import Organisation, Query, make_engine, migrate, search
 from service_directory import index as directory_index
 from service_directory.places import PLACES
@@ -118,17 +119,6 @@ KINDS = (
 
 def target_for(services: int) -> float | None:
     return next((ms for size, ms in TARGETS_P95_MS if services <= size), None)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 # -- databases -------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bench.support import percentile, stop_process
 from bot.runner import ROOT, Stack, child_env, free_port, train, wait_until_ready
 from tests.builders import telegram_message_update
 from tests.fakes.telegram_api import Call, FakeTelegramAPI
@@ -85,17 +86,6 @@ SEED = 20261127
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -481,18 +471,6 @@ def gateway_process(env: dict[str, str], port: int, log_file: Path) -> Iterator[
             yield process
         finally:
             stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def prepare_database(path: Path) -> str:

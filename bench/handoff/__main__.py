@@ -55,6 +55,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.support import percentile, stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = Path(__file__).with_name("last_run.json")
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -81,17 +83,6 @@ ASK_FOR_HUMAN = {
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def stats(values: list[float]) -> dict[str, Any]:
@@ -201,18 +192,6 @@ def gateway_process(env: dict[str, str], port: int, notes: Path, log_file: Path)
             yield process
         finally:
             stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def prepare_database(path: Path, username: str, password: str) -> str:
