@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from typing import Any
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -30,3 +31,15 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+_stopping = False
+
+
+def interrupted(signum: int, _frame: Any) -> None:
+    """Ctrl-C or SIGTERM: stop measuring and stop every process; a second signal waits for that."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -63,6 +63,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bench.support import interrupted as _interrupted
 from bench.support import percentile, stop_process
 from bot.runner import ROOT, Stack, child_env, free_port, train, wait_until_ready
 from tests.builders import telegram_message_update
@@ -654,18 +655,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.model is not None and not args.model.is_file():
         parser.error(f"--model {args.model}: no such file (Rasa would quietly load the newest in models/)")
     return args
-
-
-_stopping = False
-
-
-def _interrupted(signum: int, _frame: Any) -> None:
-    """Ctrl-C or SIGTERM: stop measuring and stop every process; a second signal waits for that."""
-    global _stopping
-    if _stopping:
-        return
-    _stopping = True
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:

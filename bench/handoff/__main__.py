@@ -55,6 +55,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.support import interrupted as _interrupted
 from bench.support import percentile, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -559,18 +560,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 1 <= args.concurrency <= 32:
         parser.error("--concurrency must be 1-32")
     return args
-
-
-_stopping = False
-
-
-def _interrupted(signum: int, _frame: Any) -> None:
-    """Ctrl-C or SIGTERM: stop measuring and stop every process; a second signal waits for that."""
-    global _stopping
-    if _stopping:
-        return
-    _stopping = True
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def check_phrases(rasa_url: str) -> tuple[dict[str, list[str]], list[str]]:

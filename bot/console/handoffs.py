@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sqlalchemy import update
@@ -78,9 +80,7 @@ def register(bp: Blueprint) -> None:
         ctx = ctx_of(request)
         view = await in_thread(ctx.handoffs.claim, handoff_id, session_of(request).user.actor)
         await audit(request, "claim", handoff_id)
-        conversation = await in_thread(ctx.gateway.store.conversation, view.conversation_id)
-        if conversation is not None:
-            await ctx.gateway.say(conversation, "utter_gw_counsellor_joined")
+        await tell_person(ctx, view.conversation_id, "utter_gw_counsellor_joined")
         return reply_json({"handoff": queue_item(view)})
 
     @bp.post("/api/handoffs/<handoff_id:int>/messages")
@@ -155,9 +155,7 @@ def register(bp: Blueprint) -> None:
         actor = session_of(request).user.actor
         view = await in_thread(ctx.handoffs.close, handoff_id, actor, outcome)
         await audit(request, "close", handoff_id, {"outcome": outcome})
-        conversation = await in_thread(ctx.gateway.store.conversation, view.conversation_id)
-        if conversation is not None:
-            await ctx.gateway.say(conversation, "utter_gw_handoff_closed")
+        await tell_person(ctx, view.conversation_id, "utter_gw_handoff_closed")
         return reply_json({"handoff": queue_item(view)})
 
     @bp.post("/api/handoffs/<handoff_id:int>/release")
@@ -210,3 +208,10 @@ def register(bp: Blueprint) -> None:
 
         await in_thread(record)
         return reply_json({"channel": conversation.channel, "address": conversation.address})
+
+
+async def tell_person(ctx: Any, conversation_id: str, response: str) -> None:
+    """One of the gateway's own texts to the person, unless the conversation was erased meanwhile."""
+    conversation = await in_thread(ctx.gateway.store.conversation, conversation_id)
+    if conversation is not None:
+        await ctx.gateway.say(conversation, response)
