@@ -187,6 +187,7 @@ class _Ranking:
         self.point: tuple[float, float] | None = None
         self.box: Box | None = None  # None: every location counts (after the widest box)
         self.filters: list[tuple[list[int], Mask]] = []
+        self.status: list[Mask] = [] if query.include_temporarily_closed else [index.active]
 
     # -- filters
 
@@ -204,7 +205,9 @@ class _Ranking:
         return found
 
     def _status(self) -> list[Mask]:
-        return [] if self.q.include_temporarily_closed else [self.ix.active]
+        """The status filter of the streams now read: every visible service while the box is settled,
+        then the active ones, then (unless left out) the temporarily closed ones."""
+        return self.status
 
     def _matching(self, source: tuple[list[int], Mask] | None,
                   excluded: Sequence[Mask] = ()) -> Callable[[], Iterator[int]]:
@@ -215,8 +218,8 @@ class _Ranking:
             everything = range(len(self.ix.ids))
             return lambda: _keep(everything, self._status(), excluded)
         smallest = min(candidates, key=lambda entry: len(entry[0]))
-        required = [mask for lst, mask in candidates if lst is not smallest[0]] + self._status()
-        return lambda: _keep(smallest[0], required, excluded)
+        required = [mask for lst, mask in candidates if lst is not smallest[0]]
+        return lambda: _keep(smallest[0], required + self._status(), excluded)
 
     # -- distances and opening hours
 
@@ -302,16 +305,23 @@ class _Ranking:
             return []
         self.filters = filters
         q, ix = self.q, self.ix
-        if q.place is not None:
-            tiers = self._place_tiers(q.place)
-        elif q.near is not None:
-            tiers = self._point_tiers(q.near)
-        else:
-            tiers = [_Tier(0, self._matching(None))]
+        # Every active service before any temporarily closed one: a closed centre in the town helps
+        # less than an open one nearby or a national line. Each pass settles its own box, so that the
+        # order of the whole list does not depend on the page asked for.
         ranked: list[tuple[int, int]] = []
-        for tier in tiers:
-            for i in self._rank_tier(tier, self.wanted - len(ranked)):
-                ranked.append((tier.number, i))
+        for status in [ix.active, *([ix.closed] if q.include_temporarily_closed else [])]:
+            self.status = [status]
+            if q.place is not None:
+                tiers = self._place_tiers(q.place)
+            elif q.near is not None:
+                tiers = self._point_tiers(q.near)
+            else:
+                tiers = [_Tier(0, self._matching(None))]
+            for tier in tiers:
+                for i in self._rank_tier(tier, self.wanted - len(ranked)):
+                    ranked.append((tier.number, i))
+                if len(ranked) >= self.wanted:
+                    break
             if len(ranked) >= self.wanted:
                 break
         return [Ranked(ix.ids[i], tier, bool(ix.closed[i]), self.distance(i), self.open_now(i))
@@ -365,8 +375,8 @@ class _Ranking:
             filters = [entry for entry in self.filters if entry is not self.ix.category[self.q.category]]
             smallest = min([(by_both, city[1]), *filters], key=lambda entry: len(entry[0]))
             if smallest[0] is by_both:
-                required = [mask for _, mask in filters] + self._status()
-                return lambda: _keep(by_both, required)
+                required = [mask for _, mask in filters]
+                return lambda: _keep(by_both, required + self._status())
         return self._matching(city)
 
     def _settle_box(self, found: list[_Tier], elsewhere: Callable[[Box], Iterator[int]]) -> Box | None:

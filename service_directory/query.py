@@ -83,7 +83,7 @@ class Query:
 
 
 def search(engine: Engine, query: Query) -> list[SearchHit]:
-    """Services matching the query, best first: place, then distance, open now, recently verified, id.
+    """Services matching the query, best first: active, place, distance, open now, recently verified, id.
 
     Candidates are the visible services (active, and temporarily closed unless left out) that match
     every code filter. With a place: those with a location in it (tier 0), those whose service area
@@ -91,7 +91,8 @@ def search(engine: Engine, query: Query) -> list[SearchHit]:
     with a location within 30 km (tier 0). Services with a location in a box around the point (the
     place's centre when no point is given) come next (tier 3): the smallest box of 0.5, 1.5 and 4
     degrees that holds enough candidates for the page, else everywhere. A candidate's distance is to
-    its nearest location in that box. They are ranked by the key (tier, temporarily closed, distance
+    its nearest location in that box. Every active service comes before every temporarily closed one
+    (each of the two groups settles its own box); within a group they are ranked by the key (tier, distance
     in 5 km steps, open now / unknown / closed, last verified descending, id); with only_open only
     those open at the moment are kept. The service id as the last key makes the order the same on
     every backend (before, equal keys came in whatever order the database returned the rows).

@@ -207,13 +207,21 @@ _OPEN_RANK = {True: 0, None: 1, False: 2}
 
 
 def reference(services: list[Service], query: Query) -> list[tuple[Any, ...]]:
-    """query.search's documented ranking, computed naively from the full records."""
-    moment = local(query.open_at)
+    """query.search's documented ranking, computed naively from the full records: every active service
+    first, then the temporarily closed ones, each group ranked on its own (its own box)."""
     statuses = ("active", "temporarily_closed") if query.include_temporarily_closed else ("active",)
-    candidates = [s for s in services if s.status in statuses
-                  and (query.category is None or query.category in s.categories)
-                  and (query.language is None or query.language in s.languages)
-                  and (query.audience is None or query.audience in s.audience)]
+    matching = [s for s in services
+                if (query.category is None or query.category in s.categories)
+                and (query.language is None or query.language in s.languages)
+                and (query.audience is None or query.audience in s.audience)]
+    ranked = []
+    for status in statuses:
+        ranked += _reference_group([s for s in matching if s.status == status], query)
+    return ranked[query.offset: query.offset + query.limit]
+
+
+def _reference_group(candidates: list[Service], query: Query) -> list[tuple[Any, ...]]:
+    moment = local(query.open_at)
     wanted = query.offset + query.limit
     tier: dict[str, int] = {}
     distance: dict[str, float] = {}
@@ -250,12 +258,11 @@ def reference(services: list[Service], query: Query) -> list[tuple[Any, ...]]:
         if query.only_open and not now:
             continue
         km = distance.get(s.id)
-        key = (tier[s.id], s.status == "temporarily_closed", int((km or 0.0) // 5), _OPEN_RANK[now],
-               -s.last_verified.toordinal(), s.id)
+        key = (tier[s.id], int((km or 0.0) // 5), _OPEN_RANK[now], -s.last_verified.toordinal(), s.id)
         ranked.append((key, (s.id, None if km is None else round(km, 1), now, tier[s.id] < 3,
                              s.status == "temporarily_closed")))
     ranked.sort(key=lambda item: item[0])
-    return [hit for _, hit in ranked[query.offset: wanted]]
+    return [hit for _, hit in ranked[:wanted]]
 
 
 def random_queries(rng: random.Random, n: int) -> Iterator[Query]:

@@ -54,11 +54,27 @@ def test_exact_place_then_national_then_distance(empty_directory: Engine, tmp_pa
     assert 80 < hits[2].distance_km < 100 < hits[3].distance_km
 
 
+def test_every_active_service_before_a_temporarily_closed_one(empty_directory: Engine, tmp_path: Path) -> None:
+    load_services(
+        empty_directory, tmp_path,
+        service_entry("paused-in-nis", status="temporarily_closed", locations=[{"id": "p", "city": "nis"}]),
+        service_entry("in-nis", locations=[{"id": "n", "city": "nis"}]),
+        service_entry("hotline", locations=[], service_area=["national"]),
+        service_entry("in-vranje", locations=[{"id": "v", "city": "vranje"}]),
+    )
+    hits = search(empty_directory, Query(category="legal_aid", place="nis", limit=10))
+    assert ids(hits) == ["in-nis", "hotline", "in-vranje", "paused-in-nis"]
+    assert hits[-1].temporarily_closed and hits[-1].matched_place
+    pages = [ids(search(empty_directory, Query(category="legal_aid", place="nis", limit=3, offset=k))) for k in (0, 3)]
+    assert pages == [["in-nis", "hotline", "in-vranje"], ["paused-in-nis"]]
+
+
 def test_open_now_ranks_and_filters(empty_directory: Engine, tmp_path: Path) -> None:
     load_services(
         empty_directory, tmp_path,
         service_entry("evening", schedule=EVENINGS, last_verified="2025-06-01"),
-        service_entry("daytime", schedule=WORKDAYS, locations=[{"id": "d", "city": "belgrade"}], last_verified="2024-01-01"),
+        service_entry("daytime", schedule=WORKDAYS, locations=[{"id": "d", "city": "belgrade"}],
+                      last_verified="2024-01-01"),
         service_entry("unknown-hours", locations=[{"id": "u", "city": "belgrade"}], last_verified="2025-09-01"),
     )
     ranked = search(empty_directory, Query(category="legal_aid", place="belgrade", open_at=FRIDAY_NOON, limit=10))
@@ -83,7 +99,8 @@ def test_near_a_point_sorts_by_distance(empty_directory: Engine, tmp_path: Path)
     load_services(
         empty_directory, tmp_path,
         service_entry("far", locations=[{"id": "f", "city": "subotica"}]),
-        service_entry("near", locations=[{"id": "n", "city": "sid", "latitude": 45.13, "longitude": 19.23, "precision": "street"}]),
+        service_entry("near", locations=[{"id": "n", "city": "sid", "latitude": 45.13, "longitude": 19.23,
+                                          "precision": "street"}]),
     )
     hits = search(empty_directory, Query(near=(45.12, 19.22), limit=10))
     assert ids(hits) == ["near", "far"]
