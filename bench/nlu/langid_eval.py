@@ -49,7 +49,8 @@ HELDOUT_DIR = ROOT / "bench" / "nlu" / "heldout"
 
 _ENTITY_JSON = re.compile(r"\[([^\]]*)\]\{[^}]*\}")  # [text]{"entity": ..., "value": ...}
 _ENTITY_PAREN = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # [text](entity) or [text](entity:value)
-_ENTITY_KIND = re.compile(r"\[([^\]]*)\]\{[^}]*\"entity\"\s*:\s*\"(city|language)\"[^}]*\}")
+_ENTITY_KIND = re.compile(  # the text of a city or language annotation, in either form
+    r"\[([^\]]*)\](?:\{[^}]*\"entity\"\s*:\s*\"(?:city|language)\"[^}]*\}|\((?:city|language)(?::[^)]*)?\))")
 _TOKEN = re.compile(r"[^\W\d_]+")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _OTHER_SCRIPTS = re.compile(r"[\u0400-\u04FF\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")

@@ -3,7 +3,8 @@
 It learns its phrases from the training data (synonym blocks and annotated examples) and adds
 every place name the directory knows, so the values are always SPEC codes. It runs as a
 featurizer, before the count vectors: each match also adds a marker token (`__city__`,
-`__service_category__`, `__only_entities__`), so the intent classifier learns "a town alone"
+`__service_category__`, `__only_entities__`, and `__wN__`: how many of the message's words are not a
+place or service name, 0-3), so the intent classifier learns "a town alone"
 or "a service word and a verb" instead of every town and service name in every script
 (held-out intent accuracy in ar, fa and ps rose by 4-5 points with it).
 """
@@ -71,7 +72,8 @@ class PutokazEntityExtractor(GraphComponent, EntityExtractorMixin):
         for example in training_data.entity_examples:
             for entity in example.get(ENTITIES, []):
                 if entity.get("entity") in ENTITY_TYPES and value_type(str(entity.get("value"))) == entity["entity"]:
-                    phrases.append((example.get(TEXT)[entity["start"]:entity["end"]], entity["entity"], entity["value"]))
+                    text = example.get(TEXT)[entity["start"]:entity["end"]]
+                    phrases.append((text, entity["entity"], entity["value"]))
         for text, value in training_data.entity_synonyms.items():
             kind = value_type(value)
             if kind:
@@ -118,14 +120,21 @@ class PutokazEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def _add_markers(message: Message, matches: list[Match]) -> None:
         tokens = message.get(TOKENS_NAMES[TEXT])
-        if not tokens or not matches:
+        if not tokens:
             return
         end = tokens[-1].end
         markers = [Token(f"__{m.entity}__", end, end) for m in matches]
         kinds = {m.entity for m in matches}
         if {"city", "service_category"} <= kinds:  # "what, where": a service question even without a verb
             markers.append(Token("__what_and_where__", end, end))
-        covered = sum(1 for t in tokens if any(m.start <= t.start and t.end <= m.end for m in matches))
-        if covered >= len(tokens):
+        words = [t for t in tokens if not t.text.startswith("__")]
+        covered = sum(1 for t in words if any(m.start <= t.start and t.end <= m.end for m in matches))
+        if matches and covered >= len(words):
             markers.append(Token("__only_entities__", end, end))
+        # How many words are not a place or service name (0, 1, 2, 3 or more): "u Nišu" is an answer,
+        # "treba mi advokat u Nišu" a question even when the service word is misspelled and not found.
+        # Short on purpose: every character n-gram of a marker is a feature, and a long name that
+        # shares n-grams with real words made the classifier's fit twice as slow.
+        if matches:
+            markers.append(Token(f"__w{min(len(words) - covered, 3)}__", end, end))
         message.set(TOKENS_NAMES[TEXT], tokens + markers)

@@ -1,8 +1,9 @@
 """Finding category, place and language names in a message: exact, inflected and misspelled.
 
 Phrases are compared after `normalise.fold`, so scripts, keyboards and diacritics do not matter.
-Arabic-script clitics (و ب ل ف ال) and Serbian case endings (Beogradu, Šida, Nišu) are allowed;
-single words of five letters or more also match with a small spelling mistake.
+Arabic-script clitics (و ب ل ف ال) and Serbian case endings (Beogradu, Šida, Nišu; obroka, smeštaju,
+odjeću for service words) are allowed; single words of five letters or more also match with a small
+spelling mistake.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ _ARABIC_PREFIXES = ("وال", "بال", "فال", "لل", "ال", "و", "ب", "�
 _ENDINGS = ("u", "a", "om", "i", "e", "em", "ima", "ama")
 _SHORT_STEM_ENDINGS = ("u", "a")
 _PERSIAN_ENDINGS = ("یم", "ید", "م", "ی")  # بلگرادیم "we are in Belgrade", شیدم "I am in Šid"
-# Common words that look like an inflected place: Serbian "nisu/nisam/nisi" (are not) are not Niš.
+# Common words that look like an inflected place: Serbian "nisu/nisam/nisi" (are not) are not Niš,
+# "sida/sidu" (AIDS) is not Šid, unless a place preposition comes right before ("u sidu", "iz sida").
 _NEVER = frozenset({"nisu", "nisam", "nisi", "nismo", "niste", "nista", "sida", "sidu"})
+_PLACE_PREPOSITIONS = frozenset({"u", "iz", "do", "kod", "blizu"})
+_MIN_SERVICE_STEM = 4  # a service word's stem must be longer than a town's: "hrani" -> "hrana", never "rad" -> ...
 _FUZZY_MIN_LENGTH = 6
 _FUZZY_CUTOFF = 85.0  # places only: people misspell towns, and a category typo rarely stands alone
 _MAX_WORDS = 5
@@ -75,9 +79,11 @@ class PhraseMatcher:
                 stem = last[: -len(ending)]
                 if not last.endswith(ending) or len(stem) < 3 or (len(stem) == 3 and ending not in _SHORT_STEM_ENDINGS):
                     continue
-                for restored in ("", "a"):  # Niš -> Nišu, Beograd -> Beogradu, Subotica -> Subotici
+                # Niš -> Nišu, Beograd -> Beogradu, Subotica -> Subotici; obrok -> obroka, odjeća -> odjeću
+                for restored in ("", "a"):
                     found = self.table.get((*key[:-1], stem + restored))
-                    if found and found[0] == "city":
+                    if found and (found[0] == "city" or (found[0] == "service_category"
+                                                         and len(stem) >= _MIN_SERVICE_STEM)):
                         return (*found, 0.9)
         return None
 
@@ -99,7 +105,9 @@ class PhraseMatcher:
                 key = tuple(t for t, _, _ in tokens[i:i + length])
                 last = tokens[i + length - 1]
                 plain = text[last[1]:last[2]].isascii()
-                hit = self._lookup(key, plain) or (self._fuzzy(key[0]) if length == 1 and plain else None)
+                after_preposition = i > 0 and tokens[i - 1][0] in _PLACE_PREPOSITIONS
+                hit = (self._lookup(key, plain and not after_preposition)
+                       or (self._fuzzy(key[0]) if length == 1 and plain else None))
                 if hit:
                     start, end = tokens[i][1], tokens[i + length - 1][2]
                     found.append(Match(hit[0], hit[1], start, end, text[start:end], hit[2]))
