@@ -55,7 +55,8 @@ W = {
     "lex_strong": 3.5,  # a word only that language has and that people type a lot
     "fa_verb": 0.9,  # می/نمی + stem + personal ending
     "ps_verb": 1.0,  # -یږم/-یژم etc. on a Persian keyboard
-    "ps_suffix": 0.8,  # plural -ونه, oblique -انو
+    "ps_suffix": 0.8,  # plural -ونه, oblique -انو/-ونو, agent -ونکی, abstract -توب/-والی/-تیا
+    "ps_final_hamza_yeh": 1.5,  # a word ending in ئ: Pashto's 2nd person plural (وکړئ, ورکړئ, شئ)
     "fa_suffix": 0.8,  # plural -های
     "ps_adj_noun": 2.0,  # an adjective in -ي before a currency noun (Pashto word order)
     "ngram": 4.0,  # per unit of langidentify's normalised score gap, at full length
@@ -122,6 +123,18 @@ _ARABIC_SCRIPT_WORDS: dict[str, str] = {
         ډالر افغانۍ روپۍ کلدارې پونډ
         انګلستان ایټالیا بنګله دېش ناروې سویډن ډنمارک هالنډ فنلنډ پولنډ کاناډا سوډان برتانیه هسپانیه
         ایتوپیا بلغاریه رومانیه کروشیا بوسنیا البانیه بلجیم بیلجیم سویس مکسیکو هنګري سربیایي سربيائي
+        ځکه لکه داسې همداسې همدا همدې همدارنګه دغه دغو دغې هغو هغې ددې دهغه خپل خپله خپلو خپلې ځان
+        ځینې ځيني بله نورو نوره ټولې ټولو هره ډول توګه ډېری ډیری لږ ډېر خورا پرته لخوا لوري ترمنځ منځ
+        منځه شاوخوا وړاندې وروسته مخکې نږدې پرې ترې پکې ورباندې دننه اړه امله لامل پسې پورته کښته
+        راهیسې راهېسې ورځنۍ
+        وو وې وه شوه شول شوي شوې کېږي کیدل کېدل کېدو کیدو کېده کاوه کوله کول کولو کړ کړل
+        وکړ وکړه وکړل وکړي ولري درلود لري لرل ويل وویل وايي وائي ووایه راغی راغلل لاړ لاړه لاړل
+        ورکړ ورکړل ورکړي ترسره ترلاسه رامنځته پیژندل پېژندل جوړ جوړه جوړول جوړولو کارول ګڼل
+        کال کلونو کلنۍ نیټه نېټه وخت مهال ځل پېړۍ پیړۍ نن پرون سبا بېګا پرونۍ
+        نوم برخه برخې برخو مخ مخې لاس لاسه لار لاره لارې خوا ځمکه ځمکې ژوند کورنۍ مور زوی لور
+        هېواد هیواد هېوادونو هیوادونو ولسمشر ولسوالۍ ګوند ډله ډلې ځواک ځواکونه ځواکونو سوله جګړه
+        جګړې مشر مشران مشرانو لوی لوړ غوره ختیځ لوېدیځ لویدیځ نړۍ نړیوال نړیوالو ټولنه ټولنې پوهنه
+        لیکوال لیکنه شاعر
     """,
     "fa": """
         من تو شما ایشان انها آنها اونا اونها است هست هستم هستی هستیم هستید هستن هستند نیست نیستم نیستیم
@@ -271,6 +284,14 @@ _PLACE_PHRASES = re.compile(
     r"\b(novi\s*sad|нови\s*сад|bela\s+palanka|бела\s+паланка|banja\s+koviljač?c?a|бања\s+ковиљача"
     r"|red\s+cross|crveni\s+krst|црвени\s+крст)\b")
 _ELONGATED = re.compile(r"(\w)\1{2,}")
+# Pashto words told from their Persian cousins by the spelling alone (Pashto's final ي where Persian
+# writes ی, ګ where Persian writes گ): matched unfolded. Words Arabic spells the same way are left out.
+_PASHTO_SPELLING_WORDS = """
+    وي دي شوي کړي لري کوي سیاسي ملي ټولنیز جرمني فرانسوي هسپانوي ترکي چینايي جاپاني انګلیسي انګريزي
+    انګرېزي بنګالي کوردي سربي ازبکي ترکمني بلوڅي پرتګالي ایټالوي جنوري فبروري اګست امریکايي ایراني
+    افغاني پاکستاني سعودي اروپايي اروپایي ګډ ګډون ګټه ګام ګران ګرځي ګوري ګورم ګڼه ښځه ښکلی
+"""
+_PASHTO_SPELLINGS = frozenset(_PASHTO_SPELLING_WORDS.split())
 _ARABIC_LEX = {code: frozenset(map(fold, words.split())) for code, words in _ARABIC_SCRIPT_WORDS.items()}
 _ARABIC_STRONG = {code: frozenset(map(fold, words.split())) for code, words in _ARABIC_SCRIPT_STRONG.items()}
 _ROMAN = {code: frozenset(words.split()) for code, words in _ROMAN_WORDS.items()}
@@ -280,7 +301,11 @@ _CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
 # them says nothing (their spelling, e.g. ك or ی in "علیکم", still does).
 _SHARED_ARABIC = frozenset(fold(w) for w in ["سلام", "السلام", "سلامونه", "علیکم", "عليكم", "علیکم", "وعلیکم", "هلو", "های", "هاي", "بای", "باي", "اوکی", "اوكي", "مرسی", "مرسي", "الله", "انشالله", "ان\u200cشاءالله", "ماشالله", "الحمدلله", "خدا", "حافظ"])
 _FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
-_PS_SUFFIX = re.compile(r"...(ونه|انو)$|^وو..")  # plurals; perfective و before و: ووایه, وواهه
+# plurals -ونه, oblique -انو/-ونو; agent nouns -ونکی; abstract nouns -توب, -والی, -تیا; perfective و
+# before و: ووایه, وواهه (folded: ې and ۍ are ی)
+_PS_SUFFIX = re.compile(r"...(ونه|انو|ونو)$|..(ونکی|ونکو|توب|توبونه|والی|تیا)$|^وو..")
+_PS_2PL = re.compile(r"^(?!ال).+[^جطد]ئ$")
+_ARABIC_ONLY = re.compile(r"[كةىأإ]")
 _FA_SUFFIX = re.compile(r"..های$")
 _PS_VERB = re.compile(r"(یژ|یږ|یگ)(م|ی|و|ئ|ه)$")
 _CURRENCY = frozenset(map(fold, ["دينار", "ريال", "ډالر", "دالر", "يورو", "روپۍ", "روپيه", "پونډ", "ليره", "درهم"]))
@@ -443,7 +468,13 @@ class LanguageDetector:
                     logits[code] += W["lex_strong"]
                 elif w in lex:
                     logits[code] += W["lex"]
-        logits["fa"] += W["fa_verb"] * min(sum(1 for w in folded if _FA_VERB.match(w)), 2)
+        logits["ps"] += W["lex"] * sum(1 for w in words if w in _PASHTO_SPELLINGS)
+        fa_verbs = sum(1 for w in folded if _FA_VERB.match(w) and w not in _ARABIC_LEX["ps"])  # not میاشتې
+        logits["fa"] += W["fa_verb"] * min(fa_verbs, 2)
+        # Pashto's 2nd person plural ends in ئ (وکړئ, شئ, وګورئ); Persian writes ئ inside words only,
+        # Arabic at the end of a few (لاجئ, شاطئ, هادئ), typed with ك and ال around them
+        if not _ARABIC_ONLY.search(text):
+            logits["ps"] += W["ps_final_hamza_yeh"] * min(sum(1 for w in words if _PS_2PL.search(w)), 1)
         logits["ps"] += W["ps_verb"] * min(sum(1 for w in folded if _PS_VERB.search(w)), 2)
         logits["ps"] += W["ps_suffix"] * min(sum(1 for w in folded if _PS_SUFFIX.search(w)), 2)
         logits["fa"] += W["fa_suffix"] * min(sum(1 for w in folded if _FA_SUFFIX.search(w)), 2)
@@ -551,6 +582,16 @@ def _softmax(logits: dict[str, float], temperature: float = 1.0) -> dict[str, fl
     return scores
 
 
+_SHARED: list[LanguageDetector] = []
+
+
+def shared_detector() -> LanguageDetector:
+    """One detector per process (its models take seconds and tens of MB to load); it is stateless."""
+    if not _SHARED:
+        _SHARED.append(LanguageDetector())
+    return _SHARED[0]
+
+
 SWITCH_CONFIDENCE = 0.8
 FIRST_CONFIDENCE = 0.55
 CHOICE_CONFIDENCE = 0.4
@@ -582,6 +623,10 @@ class ForeignLanguageDetector:
     The main detector only chooses among our five languages, so a French sentence would read as
     Serbian; this second opinion lets the assistant answer in English with the language buttons.
     """
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first message."""
+        self._detector  # noqa: B018
 
     @cached_property
     def _detector(self):  # type: ignore[no-untyped-def]

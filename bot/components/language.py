@@ -29,6 +29,10 @@ class LanguageIdentifier(GraphComponent):
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> LanguageIdentifier:
+        # Only the predict graph creates this component (it trains nothing): load the models as the
+        # server loads the model, so that the first person's message does not wait for them.
+        cls.detector.warm_up()
+        cls.foreign.warm_up()
         return cls()
 
     def process(self, messages: list[Message], tracker: DialogueStateTracker | None = None) -> list[Message]:

@@ -86,6 +86,20 @@ def test_pashto_on_a_persian_keyboard(detector: LanguageDetector, text: str) -> 
     check(detector, text, "ps")
 
 
+@pytest.mark.parametrize("text", [
+    "مهربانی وکرئ",  # مهرباني وکړئ typed without ړ: the final ئ of the 2nd person plural is Pashto's
+    "جرمني",  # Pashto spells the -i ending with ي where Persian writes جرمنی
+    "لیکوال",  # a writer: the -وال of Pashto agent nouns
+])
+def test_pashto_spelling_and_morphology(detector: LanguageDetector, text: str) -> None:
+    check(detector, text, "ps", min_confidence=0.9)
+
+
+@pytest.mark.parametrize("text", ["انا لاجئ", "شو حقوقي كلاجئ بصربيا"])
+def test_arabic_words_ending_in_hamza_yeh_stay_arabic(detector: LanguageDetector, text: str) -> None:
+    check(detector, text, "ar", min_confidence=0.6)
+
+
 def test_pashto_keyboard_mixes_both_yehs(detector: LanguageDetector) -> None:
     # ي and ی together: no Persian keyboard types ي, no Arabic one ی or ک
     check(detector, "زه په کمپ کي يم", "ps")
