@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from bot import directory_cli, telegram_cli
 from bot.console import cli as console_cli
+from bot.settings import SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `putokaz ... | head`
         return 0
+    except SettingsError as exc:  # a bad setting or teams file: its name, file and line, no traceback
+        print(f"putokaz: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -160,6 +160,9 @@ class Stack:
 def run_all(train_model: bool = True) -> int:
     """`putokaz run`: Rasa, actions and the gateway on one machine with embedded defaults."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from bot.settings import Settings
+
+    Settings.from_env()  # a bad setting (or teams file) stops here, before training and starting anything
     model = train() if train_model else None
     if model is None:
         models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)

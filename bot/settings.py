@@ -7,6 +7,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.handoff.teams import Teams
 
 
 class SettingsError(ValueError):
@@ -63,6 +67,42 @@ def _hours(env: Mapping[str, str]) -> str:
     return value
 
 
+def _redis_prefix(env: Mapping[str, str]) -> str:
+    value = env.get("PUTOKAZ_REDIS_PREFIX", "").strip() or "putokaz"
+    if len(value) > 32 or not all(c.isascii() and (c.isalnum() or c in "_-.") for c in value):
+        raise SettingsError(f"PUTOKAZ_REDIS_PREFIX must be 1-32 letters, digits, '_', '-' or '.', not {value!r}")
+    return value
+
+
+def teams_from_env(env: Mapping[str, str] | None = None) -> Teams:
+    """PUTOKAZ_TEAMS_FILE (YAML), else the bundled single team; teams without hours work PUTOKAZ_TEAM_HOURS.
+    A bad file fails with its name, line, team and field."""
+    from bot.handoff.teams import TeamsError, load_teams
+
+    env = os.environ if env is None else env
+    raw = env.get("PUTOKAZ_TEAMS_FILE", "").strip()
+    try:
+        return load_teams(Path(raw) if raw else None, _hours(env))
+    except TeamsError as exc:
+        raise SettingsError(f"PUTOKAZ_TEAMS_FILE: {exc}") from None
+
+
+def _default_teams() -> Teams:
+    from bot.handoff.teams import load_teams
+
+    return load_teams()
+
+
+def _twilio(env: Mapping[str, str]) -> str:
+    """TWILIO_ACCOUNT_SID, checked: the three Twilio settings come together."""
+    names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")
+    given = [name for name in names if env.get(name, "").strip()]
+    if given and len(given) < len(names):
+        missing = ", ".join(name for name in names if name not in given)
+        raise SettingsError(f"WhatsApp through Twilio needs {missing} too (set: {', '.join(given)})")
+    return env.get("TWILIO_ACCOUNT_SID", "").strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 8000
@@ -83,11 +123,20 @@ class Settings:
     whatsapp_phone_number_id: str = ""
     whatsapp_api_base_url: str = "https://graph.facebook.com/v20.0"
     whatsapp_template_reengage: str = "putokaz_reengage"
+    twilio_account_sid: str = ""  # WhatsApp through Twilio instead of (or beside) Meta's Cloud API
+    twilio_auth_token: Secret = field(default_factory=lambda: Secret(""))
+    twilio_whatsapp_from: str = ""  # "whatsapp:+14155238886"
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_webhook_url: str = ""  # the public URL Twilio signs, when a proxy changes it; default: the request's
     retention_days: int = 30
     rate_limit_per_minute: int = 20
     handoff_unclaimed_minutes: int = 15
     retry_seconds: float = 5.0
     team_hours: str = "mo-fr 08:00-20:00; sa 10:00-16:00"  # Europe/Belgrade; closed on public holidays
+    redis_prefix: str = "putokaz"  # Redis keys and pub/sub channels: deployments sharing one Redis stay apart
+    console_idle_minutes: int = 30  # a console session ends after this long without the person acting
+    console_session_hours: int = 12  # ... and this long after the login in any case
+    teams: Teams = field(default_factory=_default_teams, repr=False)  # who answers handoffs where, and when
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,8 +171,17 @@ class Settings:
             whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
             whatsapp_api_base_url=env.get("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v20.0").rstrip("/"),
             whatsapp_template_reengage=env.get("WHATSAPP_TEMPLATE_REENGAGE", "putokaz_reengage"),
+            twilio_account_sid=_twilio(env),
+            twilio_auth_token=Secret(env.get("TWILIO_AUTH_TOKEN", "")),
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM", "").strip(),
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/") or "https://api.twilio.com",
+            twilio_webhook_url=env.get("TWILIO_WEBHOOK_URL", "").strip(),
             retention_days=_int(env, "PUTOKAZ_RETENTION_DAYS", 30, 1),
             rate_limit_per_minute=_int(env, "PUTOKAZ_RATE_LIMIT_PER_MINUTE", 20, 1),
             handoff_unclaimed_minutes=_int(env, "PUTOKAZ_HANDOFF_UNCLAIMED_MINUTES", 15, 1),
             team_hours=_hours(env),
+            redis_prefix=_redis_prefix(env),
+            console_idle_minutes=_int(env, "PUTOKAZ_CONSOLE_IDLE_MINUTES", 30, 1),
+            console_session_hours=_int(env, "PUTOKAZ_CONSOLE_SESSION_HOURS", 12, 1),
+            teams=teams_from_env(env),
         )

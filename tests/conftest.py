@@ -122,6 +122,20 @@ def whatsapp_api() -> Iterator[FakeWhatsAppApi]:
 
 
 if TYPE_CHECKING:
+    from tests.fakes.twilio_api import FakeTwilioApi
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    """A fake Twilio Messages API on a free local port: `.base_url`, `.account_sid`, `.auth_token`, `.calls`,
+    `.sent`, `.fail_next(status, n)`."""
+    from tests.fakes.twilio_api import FakeTwilioApi
+
+    with FakeTwilioApi() as api:
+        yield api
+
+
+if TYPE_CHECKING:
     from collections.abc import Callable
 
     from playwright.sync_api import Browser
@@ -184,9 +198,12 @@ def console_gateway(live_gateway: Callable[..., LiveGateway]) -> LiveGateway:
     return live_gateway()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium driven by playwright-python (no browser download)."""
+    """Debian's headless Chromium driven by playwright-python (no browser download).
+
+    Per module, not per session: playwright's sync API keeps an event loop running in the main thread
+    while it is open, and `asyncio.run` or an async test in a later module would then refuse to start."""
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing: `apt-get install -y chromium` (scripts/services does it)"
         if os.environ.get("CI"):

@@ -70,8 +70,9 @@ class Channel(Protocol):
     def parse(self, headers: dict[str, str], body: bytes) -> ParsedWebhook:
         """Verify and translate a webhook request; raise WebhookRejected."""
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> None:
-        """Deliver one message; raise SendFailed. `window_open` is WhatsApp's 24-hour window."""
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> str | None:
+        """Deliver one message; raise SendFailed. `window_open` is WhatsApp's 24-hour window. The channel's
+        id of the (last part of the) message, when it gives one."""
 
     async def close(self) -> None:
         """Release connections."""

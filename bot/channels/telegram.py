@@ -135,7 +135,8 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 def _send_failed(exc: TelegramError) -> SendFailed:
     """PTB's exception as ours. BadRequest and TimedOut subclass NetworkError: order matters."""
-    reason = f"{type(exc).__name__}: {exc}"
+    name, text = type(exc).__name__, str(exc)
+    reason = text if text.startswith(name) else f"{name}: {text}"  # PTB's text often starts with the class name
     if isinstance(exc, RetryAfter):
         return SendFailed(reason, retryable=True, retry_after=_retry_after_seconds(exc))
     if isinstance(exc, (BadRequest, Forbidden, InvalidToken, ChatMigrated, Conflict)):
@@ -391,9 +392,9 @@ class TelegramChannel:
         per_row = 2 if all(len(b.title) <= SHORT_TITLE for b in buttons) else 1
         return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> None:
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> str | None:
         """Text (split to fit, buttons on the last part), then the venue. A retry of a message
-        that failed half-way resumes after the parts already delivered."""
+        that failed half-way resumes after the parts already delivered. The last part's message_id."""
         chat_id: int | str = int(address) if re.fullmatch(r"-?\d+", address) else address
         markup = self.keyboard(message.buttons)
         steps: list[Callable[[], Awaitable[Message]]] = []
@@ -411,9 +412,10 @@ class TelegramChannel:
         self._forget_stale_progress()
         done = self._progress.pop(progress_key, (0, 0.0))[0]
         await self._ready()
+        sent: Message | None = None
         for n in range(done, len(steps)):
             try:
-                await steps[n]()
+                sent = await steps[n]()
             except TelegramError as exc:
                 failed = _send_failed(exc)
                 if failed.retryable and n > 0:
@@ -423,6 +425,7 @@ class TelegramChannel:
                 log.info("telegram: send to chat %s failed at part %d/%d: %s",
                          _digest(address), n + 1, len(steps), failed)
                 raise failed from exc
+        return str(sent.message_id) if sent is not None else None
 
     def _text_step(self, chat_id: int | str, text: str,
                    markup: InlineKeyboardMarkup | None) -> Callable[[], Awaitable[Message]]:

@@ -51,6 +51,10 @@ TEMPLATE_LANGUAGES = {"en": "en", "ar": "ar", "fa": "fa", "sr": "sr"}
 
 # Graph API error codes that mean "slow down / try later" even when the HTTP status is 400.
 _THROTTLED = frozenset({1, 2, 4, 80007, 130429, 131048, 131056})
+# Meta's documented errors that another try cannot fix, whatever the HTTP status: message undeliverable,
+# re-engagement (window closed), recipient is the sender, not in the allowed list, account locked, unsupported
+# type, number not registered, blocked for policy violations.
+_PERMANENT = frozenset({131026, 131047, 131021, 131030, 131031, 131051, 133010, 368})
 _TEMPLATE_LANGUAGE_MISSING = 132001  # "Template name does not exist in the translation"
 
 _RLM = "\u200f"
@@ -190,8 +194,8 @@ class WhatsAppChannel:
     # -- outbound --------------------------------------------------------------------------
 
     async def send(self, address: str, message: Outbound, *, window_open: bool = True,
-                   language: str | None = None, list_label: str | None = None) -> None:
-        """Deliver one message; raise SendFailed (a WhatsAppSendFailed).
+                   language: str | None = None, list_label: str | None = None) -> str | None:
+        """Deliver one message; raise SendFailed (a WhatsAppSendFailed). The last request's message id (wamid).
 
         Inside the 24-hour customer-service window the message goes out as text, reply
         buttons (1-3), a list (4-10 buttons; beyond 10 only the first 10 are offered) and a
@@ -205,14 +209,15 @@ class WhatsAppChannel:
         template this raises a non-retryable SendFailed.
         """
         if not window_open:
-            await self._send_template(address, language or getattr(message, "language", None))
-            return
+            return _message_id(await self._send_template(address, language or getattr(message, "language", None)))
+        answer: dict[str, Any] = {}
         for delivered, payload in enumerate(self.payloads(address, message, list_label=list_label)):
             try:
-                await self._post(payload, address)
+                answer = await self._post(payload, address)
             except WhatsAppSendFailed as exc:
                 exc.delivered = delivered
                 raise
+        return _message_id(answer)
 
     async def mark_read(self, message_key: str) -> None:
         """Send the read receipt (blue ticks) for an inbound message id (wamid)."""
@@ -272,16 +277,16 @@ class WhatsAppChannel:
             return language
         return TEMPLATE_LANGUAGES.get(language.lower(), default)
 
-    async def _send_template(self, address: str, language: str | None) -> None:
+    async def _send_template(self, address: str, language: str | None) -> dict[str, Any]:
         payload = self.template_payload(address, language)
         try:
-            await self._post(payload, address)
+            return await self._post(payload, address)
         except WhatsAppSendFailed as exc:
             tried, default = payload["template"]["language"]["code"], self._template_language(None)
             if exc.code != _TEMPLATE_LANGUAGE_MISSING or tried == default:
                 raise
             log.warning("re-engagement template missing in %s; sending it in %s", tried, default)
-            await self._post(self.template_payload(address, None), address)
+            return await self._post(self.template_payload(address, None), address)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -384,6 +389,12 @@ def _inbound(raw: dict[str, Any], names: dict[str, str]) -> Inbound | None:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _message_id(answer: dict[str, Any]) -> str | None:
+    """The wamid of a Graph API /messages answer."""
+    messages = _dicts(answer.get("messages"))
+    return _str(messages[0].get("id")) or None if messages else None
 
 
 def _status(raw: dict[str, Any]) -> dict[str, str]:
@@ -585,7 +596,7 @@ def _failure(response: httpx.Response, data: object, address: str | None) -> Wha
         reason += f" ({details})"
     reason = _scrub(reason, address)
     status = response.status_code
-    retryable = status == 429 or status >= 500 or code in _THROTTLED
+    retryable = (status == 429 or status >= 500 or code in _THROTTLED) and code not in _PERMANENT
     retry_after = _retry_after(response.headers.get("Retry-After")) if retryable else None
     log.warning("WhatsApp API refused a request: HTTP %s, error code %s", status, code)
     return WhatsAppSendFailed(reason, retryable, retry_after, status=status, code=code)

@@ -1,4 +1,5 @@
-"""Console accounts: bcrypt password hashes, server-side sessions behind a signed cookie, audit."""
+"""Console accounts: bcrypt password hashes, users and their management by admins, the audit trail.
+Sessions are in sessions.py, the audit log's reading in auditlog.py."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import base64
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import bcrypt
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -20,15 +20,18 @@ from bot.gateway import tables as t
 from bot.handoff.machine import ROLES, Actor
 
 LANGUAGES = ("en", "ar", "fa", "ps", "sr")
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+MIN_DISTINCT = 5  # "aaaaaaaaaaaa" and "121212121212" are not passwords
 MAX_PASSWORD = 1024
-SESSION_HOURS = 12
-SEEN_EVERY = dt.timedelta(seconds=30)  # last_seen_at is written at most this often per session
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 class AccountError(ValueError):
-    """A user could not be created; the message says why, for a person to read."""
+    """An account could not be created or changed; the message says why, for a person to read."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status  # for the API: 400 bad input, 404 no such user, 409 conflict
 
 
 def now() -> dt.datetime:
@@ -69,11 +72,16 @@ def check_password(password: str, password_hash: str | None) -> bool:
     return ok and password_hash is not None
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why a new password is too weak (checked on the server: the page's check is a courtesy), or None."""
     if len(password) < MIN_PASSWORD:
         return f"the password must have at least {MIN_PASSWORD} characters (it has {len(password)})"
     if len(password) > MAX_PASSWORD:
         return f"the password must have at most {MAX_PASSWORD} characters"
+    if len(set(password)) < MIN_DISTINCT:
+        return f"the password must use at least {MIN_DISTINCT} different characters"
+    if username and len(username) >= 3 and username.strip().lower() in password.lower():
+        return "the password must not contain the user name"
     return None
 
 
@@ -108,6 +116,16 @@ def _user(row: Any) -> User:
     return User(row.username, row.role, languages, row.team, bool(row.active))
 
 
+def _check_fields(role: str | None, languages: tuple[str, ...] | None, team: str | None) -> None:
+    if role is not None and role not in ROLES:
+        raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+    unknown = [code for code in languages or () if code not in LANGUAGES]
+    if unknown:
+        raise AccountError(f"unknown language {unknown[0]!r}; known: {', '.join(LANGUAGES)}")
+    if team is not None and not 1 <= len(team) <= 32:
+        raise AccountError("the team name must have 1-32 characters")
+
+
 def create_user(
     engine: Engine,
     username: str,
@@ -120,41 +138,20 @@ def create_user(
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64 or not set(username.lower()) <= USERNAME_CHARS:
-        raise AccountError(
-            "the user name must be 1-64 letters, digits, dots, dashes or underscores"
-        )
-    if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
-    unknown = [code for code in languages if code not in LANGUAGES]
-    if unknown:
-        raise AccountError(f"unknown language {unknown[0]!r}; known: {', '.join(LANGUAGES)}")
-    if team is not None and not 1 <= len(team) <= 32:
-        raise AccountError("the team name must have 1-32 characters")
-    problem = password_problem(password)
+        raise AccountError("the user name must be 1-64 letters, digits, dots, dashes or underscores")
+    _check_fields(role, languages, team)
+    problem = password_problem(password, username)
     if problem:
         raise AccountError(problem)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                insert(t.users).values(
-                    username=username,
-                    password_hash=hash_password(password, rounds),
-                    role=role,
-                    languages=",".join(languages),
-                    team=team,
-                    active=True,
-                    created_at=now(),
-                )
-            )
-            audit_in(
-                conn,
-                actor,
-                "user_created",
-                username,
-                {"role": role, "languages": list(languages), "team": team},
-            )
+            conn.execute(insert(t.users).values(
+                username=username, password_hash=hash_password(password, rounds), role=role,
+                languages=",".join(languages), team=team, active=True, created_at=now()))
+            audit_in(conn, actor, "user_created", username,  # never the password
+                     {"role": role, "languages": list(languages), "team": team})
     except IntegrityError:
-        raise AccountError(f"a user named {username!r} already exists") from None
+        raise AccountError(f"a user named {username!r} already exists", 409) from None
     return User(username, role, tuple(languages), team)
 
 
@@ -187,98 +184,100 @@ def staff(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
+def accounts(engine: Engine) -> list[dict[str, Any]]:
+    """Every account for the admin page (never the password hash)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.users).order_by(t.users.c.username)).all()
+    return [{**_user(r).as_json(), "active": bool(r.active), "last_login_at": _iso(_aware(r.last_login_at)),
+             "last_seen_at": _iso(_aware(r.last_seen_at)), "created_at": _iso(_aware(r.created_at))}
+            for r in rows]
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-# --- sessions ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Session:
-    id: str
-    user: User
-    csrf_token: str
-    expires_at: dt.datetime
+# --- an admin changes accounts -----------------------------------------------------------------
+def _locked_account(conn: Any, username: str) -> Any:
+    """The account's row, and every active admin's row locked, so that two admins demoting
+    themselves at once cannot leave nobody in charge: PostgreSQL locks the rows (in one order);
+    SQLite takes its single write lock before reading, else the later writer's snapshot is stale."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(t.users).where(t.users.c.username == username).values(username=t.users.c.username))
+    conn.execute(select(t.users.c.username).where(
+        and_(t.users.c.role == "admin", t.users.c.active.is_(True))).order_by(t.users.c.username).with_for_update())
+    row = conn.execute(select(t.users).where(t.users.c.username == username).with_for_update()).first()
+    if row is None:
+        raise AccountError(f"no account named {username!r}", 404)
+    return row
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+def _an_admin_remains(conn: Any, actor: str, username: str) -> None:
+    admins = conn.execute(select(func.count()).select_from(t.users).where(
+        and_(t.users.c.role == "admin", t.users.c.active.is_(True)))).scalar_one()
+    if not admins:
+        who = "you are" if actor == username else f"{username} is"
+        raise AccountError(f"{who} the last active admin: make another account admin first", 409)
 
 
-def sign(secret: str, token: str) -> str:
-    mac = hmac.new(secret.encode("utf-8"), token.encode("ascii"), hashlib.sha256).hexdigest()
-    return f"{token}.{mac}"
-
-
-def unsign(secret: str, cookie: str) -> str | None:
-    token, _, mac = cookie.rpartition(".")
-    if not token or len(cookie) > 200 or not token.replace("-", "").replace("_", "").isalnum():
-        return None
-    expected = hmac.new(secret.encode("utf-8"), token.encode("ascii"), hashlib.sha256).hexdigest()
-    return token if hmac.compare_digest(expected, mac) else None
-
-
-def start_session(engine: Engine, user: User) -> tuple[str, Session]:
-    """A new session; (the token for the cookie, the session)."""
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    moment = now()
-    expires = moment + dt.timedelta(hours=SESSION_HOURS)
+def change_account(engine: Engine, actor: str, username: str,
+                   wanted: dict[str, Any]) -> tuple[User, dict[str, Any]]:
+    """`wanted`: any of role (str), languages (tuple of codes), team (str, or None for the fallback
+    team). (the user, what changed: {field: {"from", "to"}}), audited when anything did."""
+    unknown = set(wanted) - {"role", "languages", "team"}
+    if unknown:
+        raise AccountError(f"only role, languages and team can change, not {sorted(unknown)[0]}")
+    _check_fields(wanted.get("role"), wanted.get("languages"), wanted.get("team"))
     with engine.begin() as conn:
-        conn.execute(delete(t.sessions).where(t.sessions.c.expires_at < moment))
-        conn.execute(
-            insert(t.sessions).values(
-                id=_digest(token),
-                username=user.username,
-                csrf_token=csrf,
-                created_at=moment,
-                expires_at=expires,
-                last_seen_at=moment,
-            )
-        )
-        conn.execute(
-            update(t.users).where(t.users.c.username == user.username).values(last_seen_at=moment)
-        )
-    return token, Session(_digest(token), user, csrf, expires)
+        row = _locked_account(conn, username)
+        before = _user(row)
+        current = {"role": before.role, "languages": before.languages, "team": before.team}
+        changes = {name: {"from": current[name], "to": value} for name, value in wanted.items()
+                   if value != current[name]}
+        if not changes:
+            return before, {}
+        values = {name: ",".join(c["to"]) if name == "languages" else c["to"] for name, c in changes.items()}
+        conn.execute(update(t.users).where(t.users.c.username == username).values(**values))
+        _an_admin_remains(conn, actor, username)
+        if "languages" in changes:  # JSON lists in the audit detail
+            changes["languages"] = {key: list(codes) for key, codes in changes["languages"].items()}
+        audit_in(conn, actor, "user_changed", username, changes)
+        after = conn.execute(select(t.users).where(t.users.c.username == username)).first()
+    return _user(after), changes
 
 
-def load_session(engine: Engine, token: str) -> Session | None:
-    """The live session of a token (the user still active), and the user marked as seen."""
-    moment = now()
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                t.sessions,
-                t.users.c.role,
-                t.users.c.languages,
-                t.users.c.team,
-                t.users.c.active,
-                t.users.c.last_seen_at.label("user_seen"),
-            )
-            .join(t.users, t.users.c.username == t.sessions.c.username)
-            .where(t.sessions.c.id == _digest(token))
-        ).first()
-    if row is None or not row.active or _aware(row.expires_at) <= moment:  # type: ignore[operator]
-        return None
-    user = User(
-        row.username, row.role, tuple(c for c in (row.languages or "").split(",") if c), row.team
-    )
-    seen = _aware(row.user_seen)
-    if seen is None or moment - seen > SEEN_EVERY:
-        with engine.begin() as conn:
-            conn.execute(
-                update(t.users)
-                .where(t.users.c.username == user.username)
-                .values(last_seen_at=moment)
-            )
-            conn.execute(
-                update(t.sessions).where(t.sessions.c.id == row.id).values(last_seen_at=moment)
-            )
-    return Session(row.id, user, row.csrf_token, _aware(row.expires_at))  # type: ignore[arg-type]
+def set_active(engine: Engine, actor: str, username: str, active: bool) -> tuple[User, int]:
+    """Deactivate (every session of the account ends at once) or reactivate; (the user, sessions ended)."""
+    from bot.console.sessions import end_sessions_of
 
-
-def end_session(engine: Engine, session_id: str) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
+        row = _locked_account(conn, username)
+        ended = 0
+        if bool(row.active) != active:
+            conn.execute(update(t.users).where(t.users.c.username == username).values(active=active))
+            _an_admin_remains(conn, actor, username)
+        if not active:
+            ended = end_sessions_of(conn, username, "deactivated")
+        if bool(row.active) != active:
+            audit_in(conn, actor, "user_reactivated" if active else "user_deactivated", username,
+                     None if active else {"sessions_ended": ended})
+    return User(row.username, row.role, _user(row).languages, row.team, active), ended
+
+
+def reset_password(engine: Engine, actor: str, username: str, password: str, rounds: int = 12) -> int:
+    """A new password; every session of the account ends. How many sessions ended."""
+    from bot.console.sessions import end_sessions_of
+
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
+    hashed = hash_password(password, rounds)  # before the transaction: bcrypt takes a while
+    with engine.begin() as conn:
+        _locked_account(conn, username)
+        conn.execute(update(t.users).where(t.users.c.username == username).values(password_hash=hashed))
+        ended = end_sessions_of(conn, username, "password")
+        audit_in(conn, actor, "password_reset", username, {"sessions_ended": ended})  # never the password
+    return ended
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -288,6 +287,7 @@ def audit_in(
     action: str,
     target: str | None = None,
     detail: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     conn.execute(
         insert(t.audit).values(
@@ -295,7 +295,7 @@ def audit_in(
             action=action[:48],
             target=None if target is None else str(target)[:64],
             detail=detail,
-            at=now(),
+            at=at or now(),
         )
     )
 
@@ -309,22 +309,3 @@ def audit(
 ) -> None:
     with engine.begin() as conn:
         audit_in(conn, actor, action, None if target is None else str(target), detail)
-
-
-def audit_log(engine: Engine, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
-    query = select(t.audit).order_by(t.audit.c.id.desc()).limit(limit)
-    if action:
-        query = query.where(t.audit.c.action == action)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [
-        {
-            "id": r.id,
-            "actor": r.actor,
-            "action": r.action,
-            "target": r.target,
-            "detail": r.detail,
-            "at": _iso(_aware(r.at)),
-        }
-        for r in rows
-    ]

@@ -13,7 +13,7 @@ from typing import Any
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from bot.console import accounts, handoffs, supervision
+from bot.console import accounts, admin, handoffs, sessions, supervision
 from bot.console.events import stopping_event, stream_events
 from bot.console.web import (
     SECURITY_HEADERS,
@@ -24,6 +24,7 @@ from bot.console.web import (
     error,
     guarded,
     in_thread,
+    policy_of,
     queue_item,
     reply_json,
     session_of,
@@ -92,19 +93,19 @@ def console_blueprint() -> Blueprint:
         if user is None or not user.active:
             await audit(request, "login_failed", username, seen, actor=username)
             return error(401, "wrong user name or password")
-        token, session = await in_thread(accounts.start_session, ctx.engine, user)
+        policy = policy_of(request)
+        token, session = await in_thread(sessions.start_session, ctx.engine, user, policy)
         await audit(request, "login", username, seen, actor=username)
-        resp = reply_json({"user": user.as_json(), "csrf_token": session.csrf_token,
-                           "expires_at": session.expires_at.isoformat()})
-        set_cookie(request, resp, accounts.sign(ctx.settings.secret_key.value, token),
-                   accounts.SESSION_HOURS * 3600)
+        resp = reply_json(session_json(session, policy))
+        set_cookie(request, resp, sessions.sign(ctx.settings.secret_key.value, token),
+                   int(policy.lifetime.total_seconds()))
         return resp
 
     @bp.post("/api/logout")
     @guarded()
     async def logout(request: Request) -> HTTPResponse:
         session = session_of(request)
-        await in_thread(accounts.end_session, ctx_of(request).engine, session.id)
+        await in_thread(sessions.end_session, ctx_of(request).engine, session.id)
         await audit(request, "logout", session.user.username)
         resp = reply_json({"ok": True})
         set_cookie(request, resp, "", 0)
@@ -113,20 +114,25 @@ def console_blueprint() -> Blueprint:
     @bp.get("/api/me")
     @guarded()
     async def me(request: Request) -> HTTPResponse:
-        session = session_of(request)
-        return reply_json({"user": session.user.as_json(), "csrf_token": session.csrf_token,
-                           "expires_at": session.expires_at.isoformat()})
+        return reply_json(session_json(session_of(request), policy_of(request)))
 
     # the queue --------------------------------------------------------------------------------
     @bp.get("/api/queue")
     @guarded()
     async def queue(request: Request) -> HTTPResponse:
-        """Open handoffs, urgent first, then the longest waiting."""
-        views = await in_thread(ctx_of(request).handoffs.queue)
+        """Open handoffs: the user's team first, then urgent first, then the longest waiting.
+        ?team=all: every team alike; ?team=mine or ?team=ID: that team's only."""
+        ctx, user = ctx_of(request), session_of(request).user
+        mine = ctx.handoffs.teams.member_of(user.team).id
+        wanted = request.args.get("team") or ""
+        if wanted not in ("", "all", "mine") and ctx.handoffs.teams.get(wanted) is None:
+            return error(400, f"team must be all, mine or one of {', '.join(ctx.handoffs.teams.ids)}")
+        only = mine if wanted == "mine" else (wanted if wanted not in ("", "all") else None)
+        views = await in_thread(ctx.handoffs.queue, None if wanted == "all" else mine, only)
         return reply_json([queue_item(v) for v in views])
 
     @bp.get("/api/events")
-    @guarded()
+    @guarded(activity=False)
     async def events(request: Request) -> HTTPResponse:
         return await stream_events(request)
 
@@ -168,9 +174,16 @@ def console_blueprint() -> Blueprint:
 
     handoffs.register(bp)
     supervision.register(bp)
+    admin.register(bp)
 
     @bp.route("/api/<rest:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(request: Request, rest: str) -> HTTPResponse:
         return error(404, "no such console API")
 
     return bp
+
+
+def session_json(session: sessions.Session, policy: sessions.SessionPolicy) -> dict[str, Any]:
+    return {"user": session.user.as_json(), "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at.isoformat(),
+            "idle_minutes": int(policy.idle.total_seconds() // 60)}

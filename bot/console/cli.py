@@ -29,7 +29,10 @@ def register(areas: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help=f"comma-separated languages the person speaks ({','.join(LANGUAGES)})",
     )
     add.add_argument(
-        "--team", default=None, metavar="NAME", help="the team, e.g. belgrade or night"
+        "--team",
+        default=None,
+        metavar="ID",
+        help="the team's id in PUTOKAZ_TEAMS_FILE, e.g. sid (default: the fallback team)",
     )
     add.set_defaults(handler=_add_user)
 
@@ -45,9 +48,15 @@ def _read_password() -> str | None:
 def _add_user(args: argparse.Namespace) -> int:
     from bot.console.accounts import AccountError, create_user, password_problem
     from bot.gateway.db import migrate
+    from bot.settings import teams_from_env
     from service_directory import open_directory
 
     languages = tuple(c.strip().lower() for c in args.languages.split(",") if c.strip())
+    teams = teams_from_env()  # a bad teams file stops here, naming its file, line and field
+    if args.team is not None and teams.get(args.team) is None:
+        print(f"putokaz console add-user: no team {args.team!r} in {teams.source}; "
+              f"teams: {', '.join(teams.ids)}", file=sys.stderr)
+        return 2
     password = _read_password()
     if password is None:
         print("putokaz console add-user: the two passwords differ", file=sys.stderr)

@@ -9,8 +9,8 @@ from typing import Any
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from bot.console import accounts
-from bot.console.web import SECURITY_HEADERS, ctx_of, in_thread, session_of, token_of
+from bot.console.sessions import SessionEnded
+from bot.console.web import SECURITY_HEADERS, ctx_of, resume_session
 
 KEEPALIVE = 15.0  # seconds; also below Sanic's 60 s response timeout, which each write resets
 
@@ -42,7 +42,8 @@ async def stream_events(request: Request) -> HTTPResponse:
     assert resp is not None
     try:
         await resp.send("retry: 3000\n: listening\n\n")
-        session = session_of(request)
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while not stopping.is_set():
             getter = asyncio.ensure_future(inbox.get())
             stop = asyncio.ensure_future(stopping.wait())
@@ -52,16 +53,22 @@ async def stream_events(request: Request) -> HTTPResponse:
             finally:  # nothing is left waiting when the page goes away
                 stop.cancel()
                 getter.cancel()
-            if getter in done and not getter.cancelled():
-                data = json.dumps(getter.result(), ensure_ascii=False, default=str)
-                await resp.send(f"data: {data}\n\n")
-                continue
             if stop in done:
                 break
-            await resp.send(": keep-alive\n\n")
-            still = await in_thread(accounts.load_session, ctx.engine, token_of(request) or "")
-            if still is None or still.id != session.id:  # logged out or expired meanwhile
-                await resp.send('data: {"type":"session.ended"}\n\n')
+            quiet = getter not in done or getter.cancelled()
+            if quiet:
+                await resp.send(": keep-alive\n\n")
+            else:
+                data = json.dumps(getter.result(), ensure_ascii=False, default=str)
+                await resp.send(f"data: {data}\n\n")
+            if not quiet and loop.time() - checked < KEEPALIVE:  # a busy stream checks as often
+                continue
+            checked = loop.time()
+            try:  # logged out, idle too long, deactivated meanwhile? (the stream is not activity)
+                await resume_session(request, active=False)
+            except SessionEnded as exc:
+                ended = {"type": "session.ended", "reason": str(exc)}
+                await resp.send(f"data: {json.dumps(ended, ensure_ascii=False)}\n\n")
                 break
     finally:
         task.cancel()

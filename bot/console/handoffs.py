@@ -9,10 +9,11 @@ from sanic.response import HTTPResponse
 from sqlalchemy import update
 
 from bot.channels.base import Outbound
-from bot.console import accounts, reports
+from bot.console import accounts, auditlog, reports
 from bot.console.web import (
     ApiError,
     audit,
+    background,
     body_of,
     conversation_of,
     ctx_of,
@@ -51,8 +52,11 @@ def register(bp: Blueprint) -> None:
             messages.extend(page)
             if len(page) < PAGE:
                 break
+        await in_thread(ctx.gateway.courier.outbox.annotate, conversation.id, messages)  # "not delivered"...
         last_in = conversation.last_inbound_at
         times = await in_thread(reports.handoff_times, ctx.engine, handoff_id)
+        await in_thread(auditlog.record_read, ctx.engine, session_of(request).user.username, handoff_id,
+                        background(request), {"messages": len(messages)})
         return reply_json({
             "handoff": {**view.as_json(), **times},
             "conversation": {  # never the address: that is POST .../reveal-phone, audited

@@ -15,6 +15,7 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.gateway import tables as t
+from bot.handoff.teams import Teams
 from service_directory import models as directory_models
 from service_directory.schedule import BELGRADE
 
@@ -134,32 +135,36 @@ def handoff_times(engine: Engine, handoff_id: int) -> dict[str, Any]:
 
 
 # --- the supervisor's live overview ------------------------------------------------------------
-def overview(engine: Engine, queue: list[Any], online: list[str]) -> dict[str, Any]:
-    """Queue length and waiting times per language and per team, and who is online."""
+def overview(engine: Engine, queue: list[Any], online: list[str], teams: Teams | None = None) -> dict[str, Any]:
+    """Queue length and waiting times per language, per team and per team and language (each ticket
+    counts in the team it was routed to), each team's hours now, and who is online."""
     moment = now()
     with engine.connect() as conn:
         users = conn.execute(select(t.users).where(t.users.c.active.is_(True))).all()
-    team_of = {u.username: (u.team or "") for u in users}
-    team_languages: dict[str, set[str]] = {}
-    for u in users:
-        team_languages.setdefault(u.team or "", set()).update(
-            c for c in (u.languages or "").split(",") if c
-        )
+    known = {team.id: team for team in teams.teams} if teams else {}
 
-    def bucket() -> dict[str, Any]:
-        return {"waiting": 0, "assigned": 0, "urgent": 0, "waits": []}
+    def member_of(account_team: str | None) -> str | None:
+        return teams.member_of(account_team).id if teams else account_team
+
+    def bucket(**facts: Any) -> dict[str, Any]:
+        return {**facts, "waiting": 0, "assigned": 0, "urgent": 0, "waits": []}
+
+    def team_bucket(team_id: str) -> dict[str, Any]:
+        team = known.get(team_id)
+        present = sum(1 for u in users if u.username in online and member_of(u.team) == team_id)
+        return bucket(team=team_id, label=team.name if team else team_id, in_hours=team.in_hours() if team else None,
+                      online=present)
 
     by_language: dict[str, dict[str, Any]] = {}
-    by_team: dict[str, dict[str, Any]] = {}
+    by_team: dict[str, dict[str, Any]] = {team_id: team_bucket(team_id) for team_id in known}
+    by_team_language: dict[str, dict[str, Any]] = {}
     for view in queue:
         wait = max(0.0, (moment - _aware(view.waiting_since)).total_seconds())  # type: ignore[operator]
-        targets = [by_language.setdefault(view.language or "unknown", bucket())]
-        if view.status == "assigned":
-            targets.append(by_team.setdefault(team_of.get(view.assignee or "", ""), bucket()))
-        else:  # a waiting ticket is in the queue of every team that speaks its language
-            teams = [name for name, codes in team_languages.items() if view.language in codes]
-            targets.extend(by_team.setdefault(name, bucket()) for name in teams or ["unrouted"])
-        for target in targets:
+        team_id = view.team or "unrouted"
+        language = view.language or "unknown"
+        team = by_team.setdefault(team_id, team_bucket(team_id))
+        pair = by_team_language.setdefault(f"{team['label']} · {language}", bucket(team=team_id, language=language))
+        for target in (by_language.setdefault(language, bucket()), team, pair):
             target[view.status] += 1
             target["urgent"] += view.priority == "urgent"
             if view.status == "waiting":
@@ -187,7 +192,7 @@ def overview(engine: Engine, queue: list[Any], online: list[str]) -> dict[str, A
                 {
                     "username": u.username,
                     "role": u.role,
-                    "team": u.team,
+                    "team": member_of(u.team),
                     "languages": [c for c in (u.languages or "").split(",") if c],
                     "last_seen_at": _iso(u.last_seen_at),
                     "assigned": assigned,
@@ -198,6 +203,7 @@ def overview(engine: Engine, queue: list[Any], online: list[str]) -> dict[str, A
         "open": len(queue),
         "by_language": finish(by_language),
         "by_team": finish(by_team),
+        "by_team_language": finish(by_team_language),
         "online": people,
         "at": moment.isoformat(),
     }

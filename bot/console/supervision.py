@@ -1,4 +1,5 @@
-"""Supervisors and admins: the live overview, the programme report, the audit log, accounts."""
+"""Supervisors and admins: the live overview, the programme report, staff (accounts and the audit
+log are in admin.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from sanic.response import HTTPResponse
 
 from bot.console import accounts, reports
 from bot.console.web import (
-    ApiError,
+    audit,
     body_of,
     ctx_of,
     error,
     guarded,
     in_thread,
+    queue_item,
     reply_json,
     session_of,
     text_field,
@@ -27,7 +29,25 @@ def register(bp: Blueprint) -> None:
         ctx = ctx_of(request)
         views = await in_thread(ctx.handoffs.queue)
         online = await in_thread(ctx.handoffs.counsellors_online)
-        return reply_json(await in_thread(reports.overview, ctx.engine, views, online))
+        return reply_json(await in_thread(reports.overview, ctx.engine, views, online, ctx.handoffs.teams))
+
+    @bp.get("/api/teams")
+    @guarded()
+    async def teams(request: Request) -> HTTPResponse:
+        """The configured teams (PUTOKAZ_TEAMS_FILE): places, languages, hours, open now; and the user's."""
+        ctx = ctx_of(request)
+        mine = ctx.handoffs.teams.member_of(session_of(request).user.team).id
+        return reply_json({"mine": mine, "teams": [team.as_json() for team in ctx.handoffs.teams.teams]})
+
+    @bp.post("/api/handoffs/<handoff_id:int>/team")
+    @guarded(supervisor=True)
+    async def reassign_team(request: Request, handoff_id: int) -> HTTPResponse:
+        """{"team": ID}: the handoff waits in that team's queue (whoever had it lets it go)."""
+        ctx = ctx_of(request)
+        team = text_field(body_of(request), "team", 32)
+        view = await in_thread(ctx.handoffs.reassign_team, handoff_id, session_of(request).user.actor, team)
+        await audit(request, "reassign_team", handoff_id, {"to": view.team})
+        return reply_json({"handoff": queue_item(view)})
 
     @bp.get("/api/report")
     @guarded(supervisor=True)
@@ -47,39 +67,9 @@ def register(bp: Blueprint) -> None:
         return response.text(reports.report_csv(data), content_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @bp.get("/api/audit")
-    @guarded(supervisor=True)
-    async def audit_log(request: Request) -> HTTPResponse:
-        action = request.args.get("action") or None
-        return reply_json(await in_thread(accounts.audit_log, ctx_of(request).engine, 200, action))
-
     @bp.get("/api/staff")
     @guarded()
     async def staff(request: Request) -> HTTPResponse:
         """Active accounts, e.g. for the reassign picker (no password hashes)."""
         people = await in_thread(accounts.staff, ctx_of(request).engine)
         return reply_json([p for p in people if p["active"]])
-
-    @bp.post("/api/users")
-    @guarded(supervisor=True)
-    async def add_user(request: Request) -> HTTPResponse:
-        """An admin creates an account (as `putokaz console add-user` does)."""
-        session = session_of(request)
-        if session.user.role != "admin":
-            raise ApiError(403, "only an admin can create accounts")
-        data = body_of(request)
-        username, role = text_field(data, "username", 64), text_field(data, "role", 16)
-        password, team = data.get("password"), data.get("team")
-        languages = data.get("languages") or []
-        if not isinstance(password, str):
-            raise ApiError(400, "password must be a string")
-        if not isinstance(languages, list) or not all(isinstance(c, str) for c in languages):
-            raise ApiError(400, "languages must be a list of language codes")
-        if team is not None and not isinstance(team, str):
-            raise ApiError(400, "team must be a string")
-        try:
-            user = await in_thread(accounts.create_user, ctx_of(request).engine, username, password,
-                                   role, tuple(languages), team or None, session.user.username)
-        except accounts.AccountError as exc:
-            raise ApiError(409 if "already exists" in str(exc) else 400, str(exc)) from None
-        return reply_json({"user": user.as_json()}, 201)

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from bot.console import accounts
-from bot.console.accounts import Session
+from bot.console import accounts, sessions
+from bot.console.sessions import Session, SessionEnded, SessionPolicy
 from bot.gateway.store import Conversation
 from bot.handoff.machine import TransitionError
 from bot.handoff.service import HandoffView
@@ -23,9 +23,10 @@ from bot.i18n.bidi import RTL_LANGUAGES
 log = logging.getLogger("putokaz.console")
 COOKIE = "putokaz_console"
 CSRF_HEADER = "X-CSRF-Token"
+BACKGROUND_HEADER = "X-Console-Background"  # "1": the page refreshing itself, not the person acting
 MAX_TEXT = 4096
 QUEUE_FIELDS = ("id", "conversation_id", "channel", "language", "city", "priority", "status",
-                "waiting_since", "assignee", "reason", "interpreter_needed", "minor", "category")
+                "waiting_since", "assignee", "reason", "interpreter_needed", "minor", "category", "team")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -97,16 +98,19 @@ def session_of(request: Request) -> Session:
 
 
 # --- the guard -----------------------------------------------------------------------------------
-def guarded(*, csrf: bool = True, supervisor: bool = False) -> Callable[[Handler], Handler]:
-    """A live session (else 401), the CSRF token on every POST (else 403), the role (else 403)."""
+def guarded(*, csrf: bool = True, supervisor: bool = False, admin: bool = False,
+            activity: bool = True) -> Callable[[Handler], Handler]:
+    """A live session (else 401 saying why), the CSRF token on every POST (else 403), the role (else 403).
+    activity=False: the route is not the person acting (it does not keep the session from idling)."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guard(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             try:
-                session = await load_session(request)
-                if session is None:
-                    return error(401, "log in first")
+                try:
+                    session = await resume_session(request, activity and not background(request))
+                except SessionEnded as exc:
+                    return error(401, str(exc))
                 if csrf and request.method not in ("GET", "HEAD"):
                     sent = request.headers.get(CSRF_HEADER, "")
                     expected = session.csrf_token.encode()
@@ -114,6 +118,8 @@ def guarded(*, csrf: bool = True, supervisor: bool = False) -> Callable[[Handler
                         return error(403, "missing or wrong X-CSRF-Token header")
                 if supervisor and not session.user.supervises:
                     return error(403, "only a supervisor or an admin can do this")
+                if admin and session.user.role != "admin":
+                    return error(403, f"only an admin can do this (you are a {session.user.role})")
                 request.ctx.console_session = session
                 return await handler(request, *args, **kwargs)
             except ApiError as exc:
@@ -128,14 +134,28 @@ def guarded(*, csrf: bool = True, supervisor: bool = False) -> Callable[[Handler
 
 def token_of(request: Request) -> str | None:
     cookie = request.cookies.get(COOKIE)
-    return accounts.unsign(ctx_of(request).settings.secret_key.value, cookie) if cookie else None
+    return sessions.unsign(ctx_of(request).settings.secret_key.value, cookie) if cookie else None
 
 
-async def load_session(request: Request) -> Session | None:
+def policy_of(request: Request) -> SessionPolicy:
+    """The session limits (PUTOKAZ_CONSOLE_IDLE_MINUTES, PUTOKAZ_CONSOLE_SESSION_HOURS); a test may
+    set app.ctx.console_sessions to a policy with its own clock."""
+    ctx = ctx_of(request)
+    if getattr(ctx, "console_sessions", None) is None:
+        ctx.console_sessions = SessionPolicy.from_settings(ctx.settings)
+    return ctx.console_sessions  # type: ignore[no-any-return]
+
+
+def background(request: Request) -> bool:
+    return bool(request.headers.get(BACKGROUND_HEADER, "") == "1")
+
+
+async def resume_session(request: Request, active: bool) -> Session:
+    """The request's live session, or SessionEnded saying why (no cookie: "log in first")."""
     token = token_of(request)
     if token is None:
-        return None
-    return await in_thread(accounts.load_session, ctx_of(request).engine, token)
+        raise SessionEnded(sessions.LOG_IN)
+    return await in_thread(sessions.resume_session, ctx_of(request).engine, token, policy_of(request), active)
 
 
 def set_cookie(request: Request, resp: HTTPResponse, value: str, max_age: int) -> None:

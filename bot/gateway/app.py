@@ -23,6 +23,7 @@ from service_directory import open_directory
 log = logging.getLogger("putokaz.gateway")
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1_000_000
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _quiet_secrets_in_logs() -> None:
@@ -45,12 +46,18 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
             settings.whatsapp_token.value, settings.whatsapp_phone_number_id, settings.whatsapp_app_secret.value or None,
             settings.whatsapp_verify_token.value or None, settings.whatsapp_api_base_url,
             {"reengage": settings.whatsapp_template_reengage})
+    if settings.twilio_account_sid:
+        from bot.channels.twilio import TwilioChannel
+
+        channels["twilio"] = TwilioChannel(settings.twilio_account_sid, settings.twilio_auth_token.value,
+                                           settings.twilio_whatsapp_from, settings.twilio_api_base_url,
+                                           settings.twilio_webhook_url or None)
     return channels
 
 
 def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
     _quiet_secrets_in_logs()
-    app = Sanic(name)
+    app = Sanic(name, configure_logging=False)  # its records reach the root logger once, in our format
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
@@ -59,7 +66,7 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
     async def open_resources(app: Sanic, _loop: Any) -> None:
         engine = await asyncio.to_thread(open_directory, settings.database_url or None)
         await asyncio.to_thread(migrate_gateway, engine)
-        kv = make_kv(settings.redis_url)
+        kv = make_kv(settings.redis_url, settings.redis_prefix)
         store = Store(engine)
 
         def publish(event: dict[str, Any]) -> None:
@@ -68,10 +75,13 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
         loop = asyncio.get_running_loop()
         app.ctx.engine = engine
         app.ctx.kv = kv
-        app.ctx.handoffs = HandoffService(engine, publish)
+        app.ctx.handoffs = HandoffService(engine, publish, settings.teams)
         app.ctx.gateway = Gateway(settings, store, app.ctx.handoffs, kv,
                                   RasaClient(settings.rasa_urls, f"{settings.actions_url}/health"), make_channels(settings))
+        await asyncio.to_thread(app.ctx.gateway.detector.warm_up)  # not on the first person's message
         app.add_task(_every(settings.retry_seconds, app.ctx.gateway.retry_due))
+        app.add_task(app.ctx.gateway.deliver_due())  # what a stopped process left in the outbox goes out now
+        app.add_task(_every(settings.retry_seconds, app.ctx.gateway.deliver_due))
         app.add_task(_every(30.0, app.ctx.gateway.notify_unclaimed))
         app.add_task(_every(3600.0, app.ctx.gateway.purge_expired))
         app.ctx.stop_polling = asyncio.Event()
@@ -87,6 +97,7 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
         app.ctx.stop_polling.set()
         gateway: Gateway = app.ctx.gateway
         await gateway.idle()
+        gateway.courier.close()
         for channel in gateway.channels.values():
             await channel.close()
         await gateway.rasa.close()
@@ -119,19 +130,20 @@ def _gateway(request: Request) -> Gateway:
     return request.app.ctx.gateway  # type: ignore[no-any-return]
 
 
-async def _take(request: Request, channel_name: str) -> HTTPResponse:
+async def _take(request: Request, channel_name: str, **context: Any) -> HTTPResponse | None:
+    """Parse and keep a webhook's messages; None when all went well (the caller answers), else the 4xx."""
     gateway = _gateway(request)
     channel = gateway.channels.get(channel_name)
     if channel is None:
         return response.json({"error": f"the {channel_name} channel is not configured"}, status=404)
     try:
-        parsed = channel.parse(dict(request.headers), request.body or b"")
+        parsed = channel.parse(dict(request.headers), request.body or b"", **context)
     except WebhookRejected as exc:
         return response.json({"error": exc.reason}, status=exc.status)
     for inbound in parsed.messages:
         await gateway.receive(inbound)
         await _acknowledge(channel, inbound)
-    return response.json({"ok": True})
+    return None
 
 
 async def _acknowledge(channel: Channel, inbound: Inbound) -> None:
@@ -149,11 +161,17 @@ def webhooks_blueprint() -> Blueprint:
 
     @bp.post("/telegram")
     async def telegram(request: Request) -> HTTPResponse:
-        return await _take(request, "telegram")
+        return await _take(request, "telegram") or response.json({"ok": True})
 
     @bp.post("/whatsapp")
     async def whatsapp(request: Request) -> HTTPResponse:
-        return await _take(request, "whatsapp")
+        return await _take(request, "whatsapp") or response.json({"ok": True})
+
+    @bp.post("/twilio")
+    async def twilio(request: Request) -> HTTPResponse:
+        # Twilio signs the URL it posted to: the request's, unless TWILIO_WEBHOOK_URL names the public one
+        refused = await _take(request, "twilio", url=request.url)
+        return refused or response.text(EMPTY_TWIML, content_type="text/xml")  # replies go through the API
 
     @bp.get("/whatsapp")
     async def whatsapp_verify(request: Request) -> HTTPResponse:

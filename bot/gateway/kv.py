@@ -9,12 +9,18 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-KEY_PREFIX = "putokaz"
+KEY_PREFIX = "putokaz"  # the default of PUTOKAZ_REDIS_PREFIX
 
 
-def key(*parts: str) -> str:
-    """Every Redis key is built here."""
-    return ":".join((KEY_PREFIX, *parts))
+def key(prefix: str, *parts: str) -> str:
+    """Every Redis key and channel name is built here."""
+    return ":".join((prefix, *parts))
+
+
+def channel_name(prefix: str, db: int, channel: str) -> str:
+    """A pub/sub channel: Redis shares channels across its numbered databases, so the number is in
+    the name too; two deployments on one Redis (other prefix or other database) never hear each other."""
+    return key(prefix, f"db{db}", "events", channel)
 
 
 class KV(Protocol):
@@ -61,13 +67,18 @@ class MemoryKV:
 
 
 class RedisKV:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = KEY_PREFIX) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self.db = int(self._redis.connection_pool.connection_kwargs.get("db") or 0)
+
+    def channel(self, channel: str) -> str:
+        return channel_name(self.prefix, self.db, channel)
 
     async def hit(self, name: str, window_seconds: int) -> int:
-        bucket = key("rate", name, str(int(time.time() // window_seconds)))
+        bucket = key(self.prefix, "rate", name, str(int(time.time() // window_seconds)))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(bucket)
             pipe.expire(bucket, window_seconds * 2)
@@ -75,11 +86,11 @@ class RedisKV:
         return int(count)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(key("events", channel), json.dumps(message, default=str))
+        await self._redis.publish(self.channel(channel), json.dumps(message, default=str))
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(key("events", channel))
+        await pubsub.subscribe(self.channel(channel))
         try:
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15.0)
@@ -96,5 +107,5 @@ class RedisKV:
         await self._redis.close()
 
 
-def make_kv(redis_url: str) -> KV:
-    return RedisKV(redis_url) if redis_url else MemoryKV()
+def make_kv(redis_url: str, prefix: str = KEY_PREFIX) -> KV:
+    return RedisKV(redis_url, prefix) if redis_url else MemoryKV()

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.channels.base import Button, Channel, Inbound, Outbound, SendFailed
-from bot.components.langid import LanguageDetector, decide
+from bot.channels.base import Button, Channel, Inbound, Outbound
+from bot.components.langid import LanguageDetector, decide, shared_detector
+from bot.gateway.delivery import Courier
 from bot.gateway.kv import KV
+from bot.gateway.outbox import Outbox
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import Conversation, PendingMessage, Store, now
-from bot.handoff.hours import in_hours, next_answer, parse_hours
 from bot.handoff.service import HandoffService
 from bot.i18n.bidi import RTL_LANGUAGES
 from bot.i18n.responses import Responses
@@ -24,7 +26,6 @@ log = logging.getLogger("putokaz.gateway")
 CHOICE = re.compile(r'^/choose_language\{"language":\s*"(en|ar|fa|ps|sr)"\}$')
 SAFETY_INTENTS = {"express_distress": "distress", "child_alone": "child_alone"}
 BACK_TO_BOT = "/ask_capabilities"
-SEND_ATTEMPTS = 4
 APOLOGY_EVERY = 600.0  # seconds: one apology per outage, not one per message
 
 
@@ -37,9 +38,13 @@ class Gateway:
     rasa: RasaClient
     channels: dict[str, Channel]
     responses: Responses = field(default_factory=Responses.from_domain_dir)
-    detector: LanguageDetector = field(default_factory=LanguageDetector)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    detector: LanguageDetector = field(default_factory=shared_detector)
+    _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)  # the lock, tasks using it
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    courier: Courier = field(init=False)  # the outbox: every message to a person, kept until its channel takes it
+
+    def __post_init__(self) -> None:
+        self.courier = Courier(Outbox(self.store), self.channels, self.settings.retry_seconds)
 
     # --- intake ----------------------------------------------------------------------------------
     async def receive(self, inbound: Inbound) -> bool:
@@ -60,15 +65,22 @@ class Gateway:
         """Wait until every scheduled message is handled (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.courier.idle()
 
     async def _drain(self, conversation_id: str) -> None:
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        # The lock stays in the map while any task holds or awaits it: dropped when the holder releases
+        # it while another waits, a third task would make a fresh lock and run beside the waiter.
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
                 await self._drain_locked(conversation_id)
         finally:
-            if not lock.locked() and self._locks.get(conversation_id) is lock:
+            lock, users = self._locks[conversation_id]
+            if users == 1:
                 del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
 
     async def _drain_locked(self, conversation_id: str) -> None:
         while True:
@@ -108,12 +120,13 @@ class Gateway:
         conversation, ticket = await asyncio.to_thread(self._begin, conversation_id, message)
         if conversation is None:  # erased meanwhile
             return True
+        message = await self._numbered_choice(conversation, message)
         if message.attempts == 0 and await self._flooding(conversation):
             await asyncio.to_thread(self.store.finish, message.id, "limited")
             return True
         conversation = await self._update_language(conversation, message)
         if conversation.notice_sent_at is None:
-            await self.say(conversation, "utter_privacy_notice")
+            await self.say(conversation, "utter_privacy_notice", days=self.settings.retention_days)
             await asyncio.to_thread(self.store.update_conversation, conversation.id, notice_sent_at=now())
 
         if ticket is not None:
@@ -140,6 +153,17 @@ class Gateway:
         await self._bot_replies(conversation, replies)
         await asyncio.to_thread(self.store.finish, message.id)
         return True
+
+    async def _numbered_choice(self, conversation: Conversation, message: PendingMessage) -> PendingMessage:
+        """On a channel without buttons (Twilio), a reply "2" is the second button the bot last offered."""
+        choice = getattr(self.channels.get(conversation.channel), "choice", None)
+        number = choice(message.text) if message.kind == "text" and choice is not None else None
+        if number is None:
+            return message
+        buttons = await asyncio.to_thread(self.store.offered_buttons, conversation.id)
+        if not 1 <= number <= len(buttons):
+            return message  # a number that is not a choice ("2" children): Rasa reads it as text
+        return replace(message, kind="button", text=buttons[number - 1]["payload"])
 
     async def _flooding(self, conversation: Conversation) -> bool:
         count = await self.kv.hit(f"person:{conversation.id}", 60)
@@ -192,27 +216,32 @@ class Gateway:
         await self._deliver_bot(conversation, texts)
 
     async def _deliver_bot(self, conversation: Conversation, texts: list[Outbound]) -> None:
-        """`deliver` for several of the bot's texts: one transcript write for all, then each sent."""
+        """`deliver` for several of the bot's texts: one transcript and outbox write for all, then each sent."""
         if not texts:
             return
-        await asyncio.to_thread(self.store.add_messages, conversation.id,
-                                [("bot", outbound.text, "text", _payload(outbound, None), None) for outbound in texts])
-        for outbound in texts:
-            await self._send(conversation, outbound)
+        if conversation.channel not in self.channels:  # the web chat reads the transcript
+            await asyncio.to_thread(self.store.add_messages, conversation.id,
+                                    [("bot", o.text, "text", _payload(o, None), None) for o in texts])
+            return
+        await self.courier.send(conversation, [("bot", o, _payload(o, None), None) for o in texts])
 
-    async def open_handoff(self, conversation: Conversation, request: dict[str, Any]) -> None:
+    async def open_handoff(self, conversation: Conversation, request: dict[str, Any],
+                           at: dt.datetime | None = None) -> None:
+        """Open a ticket in the team routed to (place, needs, language) and tell the person when that
+        team answers: their place in its line, or when its working hours begin (`at`: now)."""
         priority = "urgent" if request.get("priority") == "urgent" else "normal"
         ticket, created = await asyncio.to_thread(
-            self.handoffs.open, conversation.id, conversation.channel, str(request.get("reason") or "asked")[:24], priority,
-            request.get("language") or conversation.language, request.get("city"), request.get("category"))
+            self.handoffs.open, conversation.id, conversation.channel, str(request.get("reason") or "asked")[:24],
+            priority, request.get("language") or conversation.language, request.get("city") or conversation.city,
+            request.get("category"))
         if not created:
             return
-        hours = parse_hours(self.settings.team_hours)
-        if in_hours(hours):
+        team = self.handoffs.team_of(ticket)
+        if team.in_hours(at):
             position = await asyncio.to_thread(self.handoffs.position, ticket.id)
             await self.say(conversation, "utter_gw_waiting", position=position)
         else:
-            when = next_answer(hours)
+            when = team.next_answer(at)
             await self.say(conversation, "utter_gw_waiting_outside_hours",
                            when=when.strftime("%d.%m. %H:%M") if when else "-")
             if priority == "urgent":
@@ -247,27 +276,14 @@ class Gateway:
 
     async def deliver(self, conversation: Conversation, outbound: Outbound, author: str,
                       author_name: str | None = None, data: dict[str, Any] | None = None) -> bool:
-        """Record in the transcript, then send; 429/5xx are retried with backoff. False when not delivered."""
-        await asyncio.to_thread(self.store.add_message, conversation.id, author, outbound.text, "text",
-                                _payload(outbound, data), author_name)
-        return await self._send(conversation, outbound)
-
-    async def _send(self, conversation: Conversation, outbound: Outbound) -> bool:
-        channel = self.channels.get(conversation.channel)
-        if channel is None:
-            return True  # the web chat reads the transcript
-        window_open = conversation.last_inbound_at is not None and (now() - conversation.last_inbound_at).total_seconds() < 86400
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                await channel.send(conversation.address, outbound, window_open=window_open)
-                return True
-            except SendFailed as exc:
-                if not exc.retryable or attempt == SEND_ATTEMPTS - 1:
-                    log.warning("gateway: %s refused a message for conversation %s: %s", conversation.channel,
-                                conversation.id, exc)
-                    return False
-                await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** attempt)
-        return False
+        """Record in the transcript and the outbox, then send (bot/gateway/delivery.py): 429/5xx and network
+        errors are retried with backoff, also after a restart. False when the channel refused it for good."""
+        if conversation.channel not in self.channels:  # the web chat reads the transcript
+            await asyncio.to_thread(self.store.add_message, conversation.id, author, outbound.text, "text",
+                                    _payload(outbound, data), author_name)
+            return True
+        [status] = await self.courier.send(conversation, [(author, outbound, _payload(outbound, data), author_name)])
+        return status != "failed"
 
     async def _apologise(self, conversation: Conversation) -> None:
         last = conversation.apology_sent_at
@@ -294,10 +310,13 @@ class Gateway:
         return len(expired)
 
     # --- background ----------------------------------------------------------------------------------
+    async def deliver_due(self) -> None:
+        """Send outgoing messages whose retry time has come, or that a stopped process left (also at start)."""
+        await self.courier.deliver_due()
+
     async def retry_due(self) -> None:
         for conversation_id in await asyncio.to_thread(self.store.conversations_with_pending):
-            lock = self._locks.get(conversation_id)
-            if lock is None or not lock.locked():
+            if conversation_id not in self._locks:  # else its drain is running and will reach it
                 self.kick(conversation_id)
 
     async def notify_unclaimed(self) -> None:

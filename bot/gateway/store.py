@@ -184,6 +184,22 @@ class Store:
         return [{"id": r.id, "author": r.author, "author_name": r.author_name, "kind": r.kind, "text": r.text,
                  "data": r.data, "at": aware(r.created_at).isoformat()} for r in rows]  # type: ignore[union-attr]
 
+    def offered_buttons(self, conversation_id: str) -> list[dict[str, str]]:
+        """The buttons of the latest outgoing message that had some, unless the person has written since
+        (besides the message being handled): what a reply "2" chooses from on a channel without buttons."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.messages.c.author, t.messages.c.data).where(
+                t.messages.c.conversation_id == conversation_id).order_by(t.messages.c.id.desc()).limit(30)).all()
+        person_messages = 0
+        for row in rows:
+            if row.author == "person":
+                person_messages += 1
+                if person_messages > 1:
+                    return []
+            elif isinstance(row.data, dict) and row.data.get("buttons"):
+                return [b for b in row.data["buttons"] if isinstance(b, dict) and b.get("payload")]
+        return []
+
     # privacy -----------------------------------------------------------------------------------
     def erase(self, conversation_id: str) -> None:
         """Delete everything about one conversation (the directory's unmet needs hold nothing personal)."""
@@ -193,6 +209,7 @@ class Store:
             conn.execute(delete(t.notes).where(t.notes.c.handoff_id.in_(handoff_ids)))
             conn.execute(delete(t.handoff_events).where(t.handoff_events.c.handoff_id.in_(handoff_ids)))
             conn.execute(delete(t.handoffs).where(t.handoffs.c.conversation_id == conversation_id))
+            conn.execute(delete(t.outbox).where(t.outbox.c.conversation_id == conversation_id))
             conn.execute(delete(t.messages).where(t.messages.c.conversation_id == conversation_id))
             conn.execute(delete(t.inbox).where(t.inbox.c.conversation_id == conversation_id))
             conn.execute(delete(t.conversations).where(t.conversations.c.id == conversation_id))

@@ -90,7 +90,9 @@ handoffs = Table(
     Column("outcome", String(32), nullable=True),
     Column("unclaimed_notice_at", DateTime(timezone=True), nullable=True),
     Column("phone_revealed", Boolean, nullable=False, default=False),
+    Column("team", String(32), nullable=True),  # bot/handoff/teams.py: the team whose queue it is in
     Index("ix_gw_handoff_open", "status", "priority", "waiting_since"),
+    Index("ix_gw_handoff_team", "team", "status"),
     Index("ix_gw_handoff_conversation", "conversation_id", "status"),
 )
 
@@ -137,6 +139,7 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("last_seen_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
 )
 
 audit = Table(
@@ -147,6 +150,9 @@ audit = Table(
     Column("target", String(64), nullable=True),
     Column("detail", JSON, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_gw_audit_action", "action", "id"),  # the console's audit view filters by action ...
+    Index("ix_gw_audit_actor", "actor", "id"),  # ... and by user
+    Index("ix_gw_audit_target", "target", "action"),  # was this transcript read just now?
 )
 
 sessions = Table(
@@ -157,4 +163,24 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("ended", String(16), nullable=True),  # why it ended (idle, lifetime, deactivated, password): the 401 says so
+)
+
+outbox = Table(
+    "gw_outbox", metadata,  # every message to a person, kept until the channel takes it (bot/gateway/outbox.py)
+    Column("id", Integer, primary_key=True, autoincrement=True),  # per conversation, sent in id order
+    Column("conversation_id", String(36), ForeignKey("gw_conversation.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", Integer, ForeignKey("gw_message.id", ondelete="CASCADE"), nullable=True),  # transcript row
+    Column("payload", JSON, nullable=False),  # the Outbound: text, buttons, location, rtl
+    Column("status", String(8), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # backoff after a transient failure
+    Column("owner", String(36), nullable=True),  # the gateway process sending it now...
+    Column("lease_until", DateTime(timezone=True), nullable=True),  # ...until then (a crashed one's rows go on)
+    Column("error", String(300), nullable=True),  # why it failed (last transient reason while pending)
+    Column("channel_message_id", String(128), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("ix_gw_outbox_pending", "status", "conversation_id", "id"),
+    Index("ix_gw_outbox_message", "message_id"),
 )

@@ -11,8 +11,10 @@ DEFAULT_HOURS = "mo-fr 08:00-20:00; sa 10:00-16:00"
 _DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 
 
-def parse_hours(text: str) -> Schedule:
-    """'mo-fr 08:00-20:00; sa 10:00-16:00' -> a Schedule closed on Serbian public holidays."""
+def parse_hours(text: str, source: str = "PUTOKAZ_TEAM_HOURS") -> Schedule:
+    """'mo-fr 08:00-20:00; sa 10:00-16:00' -> a Schedule closed on Serbian public holidays.
+
+    A ValueError names `source` (the setting or file field the text came from)."""
     slots = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
         try:
@@ -21,7 +23,7 @@ def parse_hours(text: str) -> Schedule:
             first, _, last = days.partition("-")
             start, end = _DAYS.index(first), _DAYS.index(last or first)
         except ValueError:
-            raise ValueError(f"PUTOKAZ_TEAM_HOURS: cannot read {part!r}; write e.g. 'mo-fr 08:00-20:00'") from None
+            raise ValueError(f"{source}: cannot read {part!r}; write e.g. 'mo-fr 08:00-20:00'") from None
         slots.extend(TimeSlot(d, opens, closes) for d in range(start, end + 1))
     return Schedule(weekly=tuple(slots), closed_on_public_holidays=True)
 

@@ -3,6 +3,7 @@
     bot --open--> waiting --claim--> assigned --close--> closed (the bot has the conversation again)
                   waiting --person_left/close--> closed
                   assigned --release--> waiting       assigned --reassign--> assigned
+                  waiting|assigned --reassign_team--> waiting (in the other team's queue)
                   waiting|assigned --escalate--> same state, urgent priority
 
 A conversation with a ticket in `waiting` or `assigned` is in human mode: the gateway sends
@@ -58,6 +59,7 @@ class Ticket:
     status: Status
     assignee: str | None = None
     priority: str = "normal"
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,14 @@ def reassign(ticket: Ticket, actor: Actor) -> Transition:
     _require(actor.supervises, "only a supervisor can reassign", 403)
     _require(ticket.status in OPEN_STATUSES, "the handoff is closed")
     return Transition("reassign", Status.ASSIGNED)
+
+
+def reassign_team(ticket: Ticket, actor: Actor, team: str) -> Transition:
+    """A supervisor moves a handoff to another team's queue; whoever had it lets it go."""
+    _require(actor.supervises, "only a supervisor can move a handoff to another team", 403)
+    _require(ticket.status in OPEN_STATUSES, "the handoff is closed")
+    _require(team != ticket.team, f"the handoff is already with team {team}")
+    return Transition("reassign_team", Status.WAITING)
 
 
 def release(ticket: Ticket, actor: Actor) -> Transition:
@@ -123,4 +133,5 @@ def person_left(ticket: Ticket, actor: Actor) -> Transition:
     return Transition("person_left", Status.CLOSED)
 
 
-TRANSITIONS = {f.__name__.rstrip("_"): f for f in (open_, claim, reassign, release, escalate, reply, close, person_left)}
+TRANSITIONS = {f.__name__.rstrip("_"): f for f in (open_, claim, reassign, reassign_team, release, escalate, reply,
+                                                    close, person_left)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.gateway import tables as t
 from bot.handoff import machine
 from bot.handoff.machine import Actor, Status, Ticket, TransitionError
+from bot.handoff.teams import Team, Teams, load_teams, needs_of
 
 ONLINE_WINDOW = dt.timedelta(minutes=10)
 
@@ -40,6 +41,7 @@ class HandoffView:
     assignee: str | None
     interpreter: str | None
     outcome: str | None = None
+    team: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -51,6 +53,7 @@ class HandoffView:
 class HandoffService:
     engine: Engine
     publish: Callable[[dict[str, Any]], None] = field(default=lambda event: None)
+    teams: Teams = field(default_factory=load_teams)
 
     # --- reading -------------------------------------------------------------------------
     def open_ticket(self, conversation_id: str) -> HandoffView | None:
@@ -58,26 +61,33 @@ class HandoffService:
             row = conn.execute(select(t.handoffs).where(and_(
                 t.handoffs.c.conversation_id == conversation_id,
                 t.handoffs.c.status.in_([s.value for s in machine.OPEN_STATUSES])))).first()
-        return _view(row) if row else None
+        return self._view(row) if row else None
 
     def get(self, handoff_id: int) -> HandoffView:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id)).first()
         if row is None:
             raise TransitionError(f"no handoff {handoff_id}", 404)
-        return _view(row)
+        return self._view(row)
 
-    def queue(self) -> list[HandoffView]:
-        """Open tickets: urgent first, then the longest waiting."""
+    def queue(self, first: str | None = None, only: str | None = None) -> list[HandoffView]:
+        """Open tickets: team `first` before the others (a counsellor's own team), then urgent first,
+        then the longest waiting; `only` keeps one team's."""
+        query = select(t.handoffs).where(t.handoffs.c.status.in_([s.value for s in machine.OPEN_STATUSES]))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.handoffs).where(
-                t.handoffs.c.status.in_([s.value for s in machine.OPEN_STATUSES]))).all()
-        views = [_view(r) for r in rows]
-        return sorted(views, key=lambda v: (v.priority != "urgent", v.status != "waiting", v.waiting_since))
+            rows = conn.execute(query).all()
+        views = [v for v in map(self._view, rows) if only is None or v.team == only]
+        return sorted(views, key=lambda v: (first is not None and v.team != first, v.priority != "urgent",
+                                            v.status != "waiting", v.waiting_since))
 
     def position(self, handoff_id: int) -> int:
-        waiting = [v for v in self.queue() if v.status == "waiting"]
+        """Place in its team's line of waiting tickets (urgent ones go first)."""
+        team = self.get(handoff_id).team
+        waiting = [v for v in self.queue(only=team) if v.status == "waiting"]
         return next((i for i, v in enumerate(waiting, 1) if v.id == handoff_id), len(waiting) or 1)
+
+    def team_of(self, view: HandoffView) -> Team:
+        return self.teams.get(view.team) or self.teams.default
 
     def events(self, handoff_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -86,32 +96,41 @@ class HandoffService:
         return [{"event": r.event, "from": r.from_status, "to": r.to_status, "actor": r.actor,
                  "at": r.at.isoformat() if r.at else None, "detail": r.detail} for r in rows]
 
-    def counsellors_online(self, language: str | None = None) -> list[str]:
+    def counsellors_online(self, language: str | None = None, team: str | None = None) -> list[str]:
+        """Staff seen in the last minutes; those who speak `language`, in `team` (an account without a
+        team works in the fallback team)."""
         since = now() - ONLINE_WINDOW
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.users.c.username, t.users.c.languages).where(and_(
+            rows = conn.execute(select(t.users.c.username, t.users.c.languages, t.users.c.team).where(and_(
                 t.users.c.active.is_(True), t.users.c.last_seen_at >= since))).all()
-        return [r.username for r in rows if language is None or language in (r.languages or "").split(",")]
+        return [r.username for r in rows if (language is None or language in (r.languages or "").split(","))
+                and (team is None or self.teams.member_of(r.team).id == team)]
 
     # --- transitions -----------------------------------------------------------------------
     def open(self, conversation_id: str, channel: str, reason: str, priority: str, language: str | None,
-             city: str | None, category: str | None, actor: Actor = machine.BOT) -> tuple[HandoffView, bool]:
-        """Open a ticket, or escalate the open one when this request is more urgent. (view, created)"""
+             city: str | None, category: str | None, actor: Actor = machine.BOT,
+             team: str | None = None) -> tuple[HandoffView, bool]:
+        """Open a ticket in `team`'s queue (routed by place, needs and language when None), or escalate
+        the open one when this request is more urgent. (view, created)"""
         existing = self.open_ticket(conversation_id)
         if existing is not None:
             if priority == "urgent" and existing.priority != "urgent":
                 return self.escalate(existing.id, actor, reason), False
             return existing, False
         machine.open_(Ticket(Status.BOT), actor)
-        interpreter_needed = bool(language) and not self.counsellors_online(language)
+        chosen = self.teams.get(team) if team else self.teams.route(city, language, needs_of(reason, category))
+        if chosen is None:
+            raise TransitionError(f"no team {team!r}; teams: {', '.join(self.teams.ids)}", 400)
+        interpreter_needed = bool(language) and not self.counsellors_online(language, chosen.id)
         with self.engine.begin() as conn:
             handoff_id = conn.execute(insert(t.handoffs).values(
                 conversation_id=conversation_id, status=Status.WAITING.value, priority=priority, reason=reason,
                 channel=channel, language=language, city=city, category=category, minor=reason == "child_alone",
-                interpreter_needed=interpreter_needed, waiting_since=now(),
+                interpreter_needed=interpreter_needed, waiting_since=now(), team=chosen.id,
             )).inserted_primary_key[0]
             conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id).values(mode="human"))
-            _record(conn, handoff_id, "open", None, Status.WAITING, actor, {"reason": reason, "priority": priority})
+            _record(conn, handoff_id, "open", None, Status.WAITING, actor,
+                    {"reason": reason, "priority": priority, "team": chosen.id})
         view = self.get(handoff_id)
         self.publish({"type": "handoff.opened", "handoff": view.as_json()})
         return view, True
@@ -138,6 +157,18 @@ class HandoffService:
         machine.reassign(_ticket(current), actor)
         return self._move(handoff_id, current, "reassign", Status.ASSIGNED, actor,
                           {"assignee": to, "claimed_at": now()}, {"to": to})
+
+    def reassign_team(self, handoff_id: int, actor: Actor, team: str) -> HandoffView:
+        """A supervisor moves the handoff to another team's queue (waiting, nobody assigned)."""
+        target = self.teams.get(team)
+        if target is None:
+            raise TransitionError(f"no team {team!r}; teams: {', '.join(self.teams.ids)}", 400)
+        current = self.get(handoff_id)
+        machine.reassign_team(_ticket(current), actor, target.id)
+        interpreter_needed = bool(current.language) and not self.counsellors_online(current.language, target.id)
+        return self._move(handoff_id, current, "reassign_team", Status.WAITING, actor,
+                          {"team": target.id, "assignee": None, "interpreter_needed": interpreter_needed},
+                          {"from": current.team, "to": target.id})
 
     def release(self, handoff_id: int, actor: Actor) -> HandoffView:
         current = self.get(handoff_id)
@@ -212,6 +243,11 @@ class HandoffService:
         self.publish({"type": f"handoff.{event}", "handoff": view.as_json()})
         return view
 
+    def _view(self, row: Any) -> HandoffView:
+        # A ticket from before teams (NULL), or of a team since taken out of the file, is the fallback team's.
+        view = _view(row)
+        return view if self.teams.get(view.team) else replace(view, team=self.teams.default.id)
+
     def _back_to_bot(self, conversation_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id).values(mode="bot"))
@@ -235,7 +271,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _ticket(view: HandoffView) -> Ticket:
-    return Ticket(Status(view.status), view.assignee, view.priority)
+    return Ticket(Status(view.status), view.assignee, view.priority, view.team)
 
 
 def _view(row: Any) -> HandoffView:
@@ -243,5 +279,5 @@ def _view(row: Any) -> HandoffView:
         id=row.id, conversation_id=row.conversation_id, channel=row.channel, language=row.language, city=row.city,
         category=row.category, priority=row.priority, status=row.status, reason=row.reason, minor=row.minor,
         interpreter_needed=row.interpreter_needed, waiting_since=_aware(row.waiting_since), assignee=row.assignee,
-        interpreter=row.interpreter, outcome=row.outcome,
+        interpreter=row.interpreter, outcome=row.outcome, team=row.team,
     )

@@ -15,7 +15,7 @@
 
   var state = {
     user: null, csrf: "", queue: [], current: null, detail: null, events: null, polling: null,
-    refreshTimer: null, view: "queue", staff: []
+    refreshTimer: null, view: "queue", staff: [], teams: {}, myTeam: null
   };
 
   function $(id) { return document.getElementById(id); }
@@ -34,16 +34,18 @@
   // --- the API ---------------------------------------------------------------------------------
   function ApiError(status, message) { this.status = status; this.message = message; }
 
-  function api(method, path, body) {
+  // background: the page refreshing itself, which does not keep an idle session alive (X-Console-Background)
+  function api(method, path, body, background) {
     var options = { method: method, headers: {}, credentials: "same-origin", cache: "no-store" };
     if (method !== "GET") { options.headers["X-CSRF-Token"] = state.csrf; }
+    if (background) { options.headers["X-Console-Background"] = "1"; }
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
     return fetch("/console/api" + path, options).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (response.status === 401 && path !== "/login") { showLogin(); }
+        if (response.status === 401 && path !== "/login") { showLogin(data && data.error); }
         if (!response.ok) { throw new ApiError(response.status, (data && data.error) || response.statusText); }
         return data;
       });
@@ -75,13 +77,18 @@
   function languageName(code) { return code ? (LANGUAGE_NAMES[code] || code) + " (" + code + ")" : "?"; }
 
   // --- login ---------------------------------------------------------------------------------------
-  function showLogin() {
+  // reason: why the server ended the session (idle, time limit, account changed), shown above the form
+  function showLogin(reason) {
+    var first = !!state.user || !$("login-notice").textContent;  // several requests may fail at once: the first says why
     stopLive();
     state.user = null;
     state.csrf = "";
+    if (reason && reason !== "log in first" && first) { $("login-notice").textContent = reason; }
+    show($("login-notice"), !!$("login-notice").textContent);
     show($("login-view"), true);
     show($("work-view"), false);
     show($("supervisor-view"), false);
+    Object.keys(views).forEach(function (name) { show($(name + "-view"), false); });
     show($("nav"), false);
     $("login-username").focus();
   }
@@ -90,16 +97,51 @@
     state.user = data.user;
     state.csrf = data.csrf_token;
     $("whoami").textContent = data.user.username + " · " + data.user.role;
+    $("login-notice").textContent = "";
     show($("login-view"), false);
     show($("nav"), true);
     var supervises = data.user.role === "supervisor" || data.user.role === "admin";
     show($("tab-supervisor"), supervises);
     show($("reassign-box"), supervises);
-    select(state.view === "supervisor" && supervises ? "supervisor" : "queue");
+    Object.keys(views).forEach(function (name) { show($("tab-" + name), views[name].allowed(data.user)); });
+    var keep = state.view === "supervisor" ? supervises : (views[state.view] && views[state.view].allowed(data.user));
+    select(keep ? state.view : "queue");
+    loadTeams();
     loadQueue();
     startLive();
     if (supervises) { loadStaff(); }
   }
+
+  // --- teams (PUTOKAZ_TEAMS_FILE): names, the queue's team filter, moving a handoff to a team --------------
+  function teamName(id) { return id ? (state.teams[id] ? state.teams[id].name : id) : "no team"; }
+
+  function loadTeams() {
+    return api("GET", "/teams").then(function (data) {
+      state.teams = {};
+      state.myTeam = data.mine;
+      var filter = $("queue-team"), target = $("reassign-team"), chosen = filter.value;
+      clear(filter);
+      clear(target);
+      [["", "My team first (" + (data.teams.filter(function (t) { return t.id === data.mine; })[0] || {}).name + ")"],
+        ["mine", "My team only"], ["all", "All teams"]].forEach(function (pair) {
+        var option = el("option", pair[1]);
+        option.value = pair[0];
+        filter.appendChild(option);
+      });
+      data.teams.forEach(function (t) {
+        state.teams[t.id] = t;
+        var option = el("option", t.name + (t.in_hours ? "" : " (closed now)"));
+        option.value = t.id;
+        target.appendChild(option.cloneNode(true));
+        if (t.id !== data.mine) { filter.appendChild(option); }
+      });
+      filter.value = chosen;
+      show($("queue-filter"), data.teams.length > 1);
+      renderQueue();
+    }).catch(function () {});
+  }
+
+  $("queue-team").addEventListener("change", function () { loadQueue(); });
 
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -116,16 +158,34 @@
     });
   });
 
+  // more views (admin.js: accounts, the audit log) register here: {allowed(user), load()}
+  var views = {};
+
   function select(view) {
     state.view = view;
     show($("work-view"), view === "queue");
     show($("supervisor-view"), view === "supervisor");
     $("tab-queue").setAttribute("aria-pressed", String(view === "queue"));
     $("tab-supervisor").setAttribute("aria-pressed", String(view === "supervisor"));
+    Object.keys(views).forEach(function (name) {
+      show($(name + "-view"), view === name);
+      $("tab-" + name).setAttribute("aria-pressed", String(view === name));
+    });
     if (view === "supervisor") { loadOverview(); loadReport(); }
+    if (views[view]) { views[view].load(); }
   }
   $("tab-queue").addEventListener("click", function () { select("queue"); });
   $("tab-supervisor").addEventListener("click", function () { select("supervisor"); });
+
+  window.PutokazConsole = {
+    api: api, el: el, clear: clear, show: show, time: time, complain: complain, languageName: languageName,
+    state: state, teamName: teamName,
+    addView: function (name, view) {
+      views[name] = view;
+      $("tab-" + name).addEventListener("click", function () { select(name); });
+      if (state.user) { show($("tab-" + name), view.allowed(state.user)); }  // logged in before this script ran
+    }
+  };
 
   // --- live updates: server-sent events, else polling every 3 s -----------------------------------------
   function startLive() {
@@ -177,7 +237,7 @@
 
   function onEvent(event) {
     var type = event.type || "";
-    if (type === "session.ended") { showLogin(); return; }
+    if (type === "session.ended") { showLogin(event.reason || "your session has ended; log in again"); return; }
     if (type.indexOf("handoff.") === 0 || type === "conversation.erased") {
       scheduleQueue();
       if (state.view === "supervisor") { loadOverview(); }
@@ -196,7 +256,9 @@
   // --- the queue ------------------------------------------------------------------------------------
   function loadQueue() {
     if (!state.user) { return; }
-    api("GET", "/queue").then(function (items) { state.queue = items; renderQueue(); }).catch(function () {});
+    var team = $("queue-team").value;
+    api("GET", "/queue" + (team ? "?team=" + encodeURIComponent(team) : ""), undefined, true)
+      .then(function (items) { state.queue = items; renderQueue(); }).catch(function () {});
   }
 
   function renderQueue() {
@@ -221,6 +283,8 @@
     head.appendChild(el("span", languageName(item.language), "language"));
     head.appendChild(el("span", item.city || "place unknown", "place"));
     head.appendChild(el("span", item.channel, "channel"));
+    head.appendChild(el("span", teamName(item.team), "team" + (item.team === state.myTeam ? " mine" : "")));
+    li.setAttribute("data-team", item.team || "");
     li.appendChild(head);
     var more = el("div", null, "line small");
     more.appendChild(el("span", "reason: " + item.reason, "reason"));
@@ -269,7 +333,7 @@
       clear($("transcript"));
     }
     renderQueue();
-    return loadConversation(id, changed);
+    return loadConversation(id, changed, true);
   }
 
   function closeConversation() {
@@ -278,8 +342,9 @@
     show($("conversation-panel"), false);
   }
 
-  function loadConversation(id, fresh) {
-    return api("GET", "/handoffs/" + id).then(function (data) {
+  // opened: the person opened it (a read the audit log records each time); else the page refreshes it
+  function loadConversation(id, fresh, opened) {
+    return api("GET", "/handoffs/" + id, undefined, !opened).then(function (data) {
       if (state.current !== id) { return; }
       var languageChanged = !state.detail || state.detail.conversation.language !== data.conversation.language;
       state.detail = data;
@@ -300,7 +365,8 @@
     var facts = $("ticket-facts");
     clear(facts);
     [h.priority === "urgent" ? "URGENT" : "normal", "waiting since " + time(h.waiting_since),
-      languageName(c.language), c.channel, h.interpreter ? "interpreter: " + h.interpreter : null,
+      languageName(c.language), c.channel, "team: " + teamName(h.team),
+      h.interpreter ? "interpreter: " + h.interpreter : null,
       c.channel === "whatsapp" && !c.window_open ? "WhatsApp 24-hour window closed" : null]
       .forEach(function (fact) { if (fact) { facts.appendChild(el("span", fact, "fact")); } });
 
@@ -337,6 +403,8 @@
       function (b) { b.disabled = !canSpeak; });
     $("close").disabled = !(open && (h.assignee === me || supervises));
     $("reassign").disabled = !open;
+    $("reassign-team-send").disabled = !open;
+    if (h.team) { $("reassign-team").value = h.team; }
 
     var notes = $("notes");
     clear(notes);
@@ -364,7 +432,8 @@
     div.setAttribute("data-author", m.author);
     div.setAttribute("data-message-id", String(m.id));
     var who = m.author === "counsellor" ? (m.author_name || "counsellor") : m.author;
-    var meta = el("div", who + " · " + time(m.at), "meta");
+    var meta = el("div", who + " · " + time(m.at) + (m.delivery === "not delivered" ? " · ⚠ not delivered" +
+      (m.delivery_error ? " (" + m.delivery_error + ")" : "") : m.delivery === "pending" ? " · sending…" : ""), "meta");
     meta.dir = "ltr";
     div.appendChild(meta);
     var body = el("div", m.kind === "location" ? "📍 location shared" : m.text, "text");
@@ -427,6 +496,11 @@
   $("reassign-form").addEventListener("submit", function (event) {
     event.preventDefault();
     if ($("reassign-to").value) { act("/reassign", { to: $("reassign-to").value }); }
+  });
+
+  $("reassign-team-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if ($("reassign-team").value) { act("/team", { team: $("reassign-team").value }); }
   });
 
   function loadStaff() {
@@ -504,7 +578,7 @@
 
   // --- the supervisor view ----------------------------------------------------------------------------------
   function loadOverview() {
-    api("GET", "/overview").then(renderOverview).catch(function () {});
+    api("GET", "/overview", undefined, true).then(renderOverview).catch(function () {});
   }
 
   function table(node, rows, columns) {
@@ -527,7 +601,10 @@
       ["longest wait", function (r) { return seconds(r.longest_wait_seconds); }],
       ["median wait", function (r) { return seconds(r.median_wait_seconds); }]];
     table($("overview-languages"), data.by_language, columns);
-    table($("overview-teams"), data.by_team, columns);
+    table($("overview-teams"), data.by_team, [["", function (r) {
+      return (r.label || r.name) + (r.in_hours === false ? " (closed now)" : "") + " · " + r.online + " online";
+    }]].concat(columns.slice(1)));
+    table($("overview-team-languages"), data.by_team_language, columns);
     var online = $("overview-online");
     clear(online);
     if (!data.online.length) { online.appendChild(el("li", "nobody", "muted")); }

@@ -82,6 +82,7 @@ def test_a_counsellor_takes_a_handoff_from_the_live_queue_to_the_close(
         expect(item.locator(".language")).to_contain_text(language)
         expect(item.locator(".place")).to_have_text("belgrade")
         expect(item.locator(".channel")).to_have_text("web")
+        expect(item.locator(".team")).to_have_text("Putokaz counsellors")  # the bundled single team
         assert page.evaluate("window.__sameDocument") == 42
         expect(page.locator("body")).to_have_attribute("data-live", "live")  # pushed, not polled
 
@@ -203,6 +204,7 @@ def test_a_supervisor_sees_the_queue_by_language_and_the_programme_report(
         expect(page.locator("#overview-waiting")).to_have_text("3")
         expect(page.locator("#overview-languages")).to_contain_text("ar")
         expect(page.locator("#overview-online")).to_contain_text("sara")
+        expect(page.locator("#overview-team-languages")).to_contain_text("Putokaz counsellors · ar")
         chart = page.locator("#report figure.chart", has_text="Handoffs by language")
         expect(chart.locator(".bar-row")).to_have_count(2)
         expect(chart).to_contain_text("ar")

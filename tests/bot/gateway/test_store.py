@@ -68,3 +68,16 @@ def test_conversations_past_retention_expire_unless_a_handoff_is_open(store: Sto
 def test_the_address_never_appears_in_a_conversation_repr(store: Store) -> None:
     conversation, _ = store.conversation_for("whatsapp", "381601234567")
     assert "381601234567" not in repr(conversation)
+
+
+def test_a_numbered_reply_chooses_from_the_buttons_offered_since_the_persons_last_message(store: Store) -> None:
+    conversation, _ = store.conversation_for("twilio", "whatsapp:+381601234567")
+    menu = [{"title": "Health", "payload": "/health"}, {"title": "Legal help", "payload": "/legal"}]
+    store.add_message(conversation.id, "person", "hello")
+    store.add_message(conversation.id, "bot", "What do you need?", data={"buttons": menu})
+    store.add_message(conversation.id, "bot", "Or write it in your words.")
+    store.add_message(conversation.id, "person", "2")  # the reply being handled
+    assert store.offered_buttons(conversation.id) == menu
+    store.add_message(conversation.id, "bot", "Which city?")
+    store.add_message(conversation.id, "person", "3")  # the bot asked something else since: no menu
+    assert store.offered_buttons(conversation.id) == []

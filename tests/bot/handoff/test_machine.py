@@ -53,4 +53,21 @@ def test_guards_refuse_with_a_reason_and_status(transition, ticket: Ticket, acto
 
 
 def test_every_transition_is_named() -> None:
-    assert set(machine.TRANSITIONS) == {"open", "claim", "reassign", "release", "escalate", "reply", "close", "person_left"}
+    assert set(machine.TRANSITIONS) == {"open", "claim", "reassign", "reassign_team", "release", "escalate", "reply",
+                                        "close", "person_left"}
+
+
+@pytest.mark.parametrize("ticket", [Ticket(Status.WAITING, team="sid"), Ticket(Status.ASSIGNED, "amira", team="sid")])
+def test_a_supervisor_moves_an_open_handoff_to_another_teams_queue(ticket: Ticket) -> None:
+    assert machine.reassign_team(ticket, SUPERVISOR, "belgrade") == machine.Transition("reassign_team", Status.WAITING)
+
+
+@pytest.mark.parametrize(("ticket", "actor", "status", "words"), [
+    (Ticket(Status.WAITING, team="sid"), AMIRA, 403, "only a supervisor"),
+    (Ticket(Status.CLOSED, team="sid"), SUPERVISOR, 409, "closed"),
+    (Ticket(Status.WAITING, team="belgrade"), SUPERVISOR, 409, "already with team belgrade"),
+])
+def test_moving_to_a_team_is_guarded(ticket: Ticket, actor: Actor, status: int, words: str) -> None:
+    with pytest.raises(TransitionError) as refused:
+        machine.reassign_team(ticket, actor, "belgrade")
+    assert refused.value.status == status and words in str(refused.value)

@@ -1,0 +1,157 @@
+"""Sending the outbox: per conversation in order, transient failures retried with backoff, permanent ones recorded.
+
+Delivery is at-least-once. A row is marked sent only after its channel accepted the message, so a process that
+stops between the two leaves it pending under its lease, and whoever takes it over once the lease has run out
+(this process after a restart, or another replica) sends it again. No channel's send API takes an idempotency key:
+that window of a few milliseconds is the one way a message can arrive twice. At-most-once (marking before
+sending) would instead lose a reply silently, emergency numbers included, whenever a process dies mid-send.
+Within running gateways nothing is sent twice: one task at a time sends a conversation's rows, re-reading them
+under its lock; a row is claimed before it is sent; marking only changes pending rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channels.base import Channel, Outbound, SendFailed
+from bot.gateway.outbox import Outbox, OutgoingRow, Settled, Status
+from bot.gateway.store import Conversation, now
+
+log = logging.getLogger("putokaz.gateway")
+GIVE_UP = dt.timedelta(hours=24)  # WhatsApp's window is closed by then, and the person has long moved on
+MAX_BACKOFF = 300.0
+WINDOW = 86400.0  # WhatsApp's customer-service window, seconds
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class Courier:
+    """Sends a gateway's outbox. `send` records and sends at once; `kick` sends what a conversation has pending."""
+
+    def __init__(self, outbox: Outbox, channels: dict[str, Channel], retry_seconds: float = 5.0) -> None:
+        self.outbox = outbox
+        self.channels = channels
+        self.retry_seconds = retry_seconds
+        self._turns: dict[str, _Turn] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    async def send(self, conversation: Conversation,
+                   messages: list[tuple[str, Outbound, dict[str, Any] | None, str | None]]) -> list[Status]:
+        """Record (author, outbound, transcript data, author name)s in the transcript and the outbox in one
+        transaction, then send what the conversation has pending, oldest first. Each one's status after that:
+        sent, pending (it waits for a retry, or for an earlier message) or failed (the channel refused it)."""
+        async with self._turn(conversation.id):
+            ids, current, rows = await asyncio.to_thread(self.outbox.record, conversation.id, messages)
+            settled = await self._send_batch(conversation.id, current, rows)
+        return [settled[i].status if i in settled else "pending" for i in ids]
+
+    def kick(self, conversation_id: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(self.flush(conversation_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def flush(self, conversation_id: str) -> None:
+        async with self._turn(conversation_id):
+            await self._flush_locked(conversation_id)
+
+    async def deliver_due(self) -> None:
+        """Background job (and at start): send what waited for a retry, or was left by a stopped process."""
+        for conversation_id in await asyncio.to_thread(self.outbox.due):
+            if conversation_id not in self._turns:  # else a task of this process is on it
+                self.kick(conversation_id)
+
+    async def idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    # --- inside a conversation's lock ------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """One task at a time per conversation; the lock is forgotten when nobody holds or awaits it."""
+        turn = self._turns.setdefault(conversation_id, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                del self._turns[conversation_id]
+
+    async def _flush_locked(self, conversation_id: str) -> dict[int, Settled]:
+        conversation, rows = await asyncio.to_thread(self.outbox.batch, conversation_id)
+        return await self._send_batch(conversation_id, conversation, rows)
+
+    async def _send_batch(self, conversation_id: str, conversation: Conversation | None,
+                          rows: list[OutgoingRow]) -> dict[int, Settled]:
+        results: list[Settled] = []
+        if conversation is not None and rows:
+            channel = self.channels.get(conversation.channel)
+            last_in = conversation.last_inbound_at
+            window_open = last_in is not None and (now() - last_in).total_seconds() < WINDOW
+            for row in rows:
+                result = await self._send_one(channel, conversation, row, window_open)
+                results.append(result)
+                if result.status == "pending":  # later messages wait: they must not overtake this one
+                    self._wake(conversation_id, result.retry_at)
+                    break
+            await asyncio.to_thread(self.outbox.settle, results)
+        return {r.id: r for r in results}
+
+    async def _send_one(self, channel: Channel | None, conversation: Conversation, row: OutgoingRow,
+                        window_open: bool) -> Settled:
+        if channel is None:
+            return Settled(row.id, "failed", error=f"the {conversation.channel} channel is not configured")
+        try:
+            channel_id = await channel.send(conversation.address, row.outbound, window_open=window_open)
+        except SendFailed as exc:
+            reason = str(exc) or type(exc).__name__
+            if not exc.retryable:
+                log.warning("gateway: %s refused message %s of conversation %s for good: %s", conversation.channel,
+                            row.id, conversation.id, reason)
+                return Settled(row.id, "failed", error=reason)
+            return self._later(conversation, row, reason, exc.retry_after)
+        except Exception as exc:  # a bug in an adapter must not lose the message: try again later
+            log.exception("gateway: sending message %s of conversation %s failed", row.id, conversation.id)
+            return self._later(conversation, row, f"{type(exc).__name__}: {exc}", None)
+        return Settled(row.id, "sent", channel_message_id=str(channel_id)[:128] if channel_id else None)
+
+    def _later(self, conversation: Conversation, row: OutgoingRow, reason: str, retry_after: float | None) -> Settled:
+        if now() - row.created_at > GIVE_UP:
+            log.warning("gateway: message %s of conversation %s given up after %d attempts: %s", row.id,
+                        conversation.id, row.attempts + 1, reason)
+            return Settled(row.id, "failed", error=f"given up after {row.attempts + 1} attempts: {reason}")
+        delay = retry_after if retry_after is not None else min(self.retry_seconds * 2 ** row.attempts, MAX_BACKOFF)
+        log.info("gateway: %s message %s of conversation %s retried in %.1f s: %s", conversation.channel, row.id,
+                 conversation.id, delay, reason)
+        return Settled(row.id, "pending", error=reason, retry_at=now() + dt.timedelta(seconds=delay))
+
+    def _wake(self, conversation_id: str, at: dt.datetime | None) -> None:
+        """Try again in this process when the retry time comes (the background job is the safety net)."""
+        delay = max(0.0, (at - now()).total_seconds()) if at else self.retry_seconds
+        old = self._timers.pop(conversation_id, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[conversation_id] = loop.call_later(delay + 0.01, self._timer_fired, conversation_id)
+
+    def _timer_fired(self, conversation_id: str) -> None:
+        self._timers.pop(conversation_id, None)
+        self.kick(conversation_id)

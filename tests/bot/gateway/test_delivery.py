@@ -1,0 +1,240 @@
+"""The outbox on SQLite and PostgreSQL: every outgoing message is kept until its channel takes it, in order,
+retried after 429/5xx (also by a new gateway after a restart), failed for good on 403/Meta's permanent errors."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from bot.channels.base import Button, Channel, Outbound
+from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
+from bot.gateway import tables as t
+from bot.gateway.db import migrate
+from bot.gateway.kv import MemoryKV
+from bot.gateway.outbox import Outbox, Settled
+from bot.gateway.pipeline import Gateway
+from bot.gateway.rasa_client import RasaClient
+from bot.gateway.store import Conversation, Store
+from bot.handoff.service import HandoffService
+from bot.settings import Settings
+from service_directory import make_engine
+
+# PTB itself warns while building a RetryAfter; the adapter reads it either way.
+pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
+
+CHAT = "424242"
+WA_ID = "381601234567"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_gateway(engine: Engine, channels: dict[str, Channel], retry_seconds: float = 0.2) -> Gateway:
+    """A gateway as create_app builds one, without the web server (no Rasa: these tests only send)."""
+    settings = dataclasses.replace(Settings(), retry_seconds=retry_seconds)
+    return Gateway(settings, Store(engine), HandoffService(engine), MemoryKV(), RasaClient(("http://127.0.0.1:9",)),
+                   channels)
+
+
+def telegram(api: Any) -> TelegramChannel:
+    return TelegramChannel(api.token, base_url=api.base_url)
+
+
+def whatsapp(api: Any) -> WhatsAppChannel:
+    return WhatsAppChannel(api.token, api.phone_number_id, base_url=api.base_url)
+
+
+def conversation(gateway: Gateway, channel: str = "telegram", address: str = CHAT) -> Conversation:
+    found, _ = gateway.store.conversation_for(channel, address)
+    gateway.store.update_conversation(found.id, last_inbound_at=dt.datetime.now(dt.timezone.utc), language="en")
+    return gateway.store.conversation(found.id)  # type: ignore[return-value]
+
+
+def rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(t.outbox).order_by(t.outbox.c.id)).all())
+
+
+async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def texts_sent(api: Any) -> list[str]:
+    return [c.params["text"] for c in api.calls_to("sendMessage") if c.status == 200]
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(main())
+
+
+# --- the records -------------------------------------------------------------------------------------------
+def test_rows_go_oldest_first_and_wait_behind_one_that_waits_for_a_retry(engine: Engine) -> None:
+    store = Store(engine)
+    outbox = Outbox(store)
+    talk, _ = store.conversation_for("telegram", CHAT)
+    (first, second), _, recorded = outbox.record(talk.id, [("bot", Outbound("one"), None, "x"),
+                                                           ("bot", Outbound("two"), None, None)])
+    _, batch = outbox.batch(talk.id)
+    assert [r.outbound.text for r in batch] == [r.outbound.text for r in recorded] == ["one", "two"]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    outbox.settle([Settled(first, "pending", error="HTTP 500", retry_at=later)])
+    assert outbox.batch(talk.id)[1] == [], "the second message overtook the first"
+    assert outbox.due() == []
+    outbox.settle([Settled(second, "sent", channel_message_id="77")])
+    with engine.begin() as conn:
+        conn.execute(update(t.outbox).where(t.outbox.c.id == first).values(next_attempt_at=None))
+    assert outbox.due() == [talk.id]
+    assert [r.id for r in outbox.batch(talk.id)[1]] == [first]
+    transcript = store.transcript(talk.id)
+    assert [m["text"] for m in transcript] == ["one", "two"]
+    outbox.annotate(talk.id, transcript)
+    assert [m["delivery"] for m in transcript] == ["pending", "sent"]
+
+
+def test_marking_is_idempotent_and_erasure_removes_the_outbox(engine: Engine) -> None:
+    store = Store(engine)
+    outbox = Outbox(store)
+    talk, _ = store.conversation_for("telegram", CHAT)
+    [row], _, _ = outbox.record(talk.id, [("system", Outbound("notice"), None, None)])
+    outbox.settle([Settled(row, "failed", error="Forbidden: bot was blocked by the user")])
+    outbox.settle([Settled(row, "sent", channel_message_id="5")])  # a late duplicate marking changes nothing
+    [kept] = rows(engine)
+    assert (kept.status, kept.error, kept.channel_message_id) == ("failed", "Forbidden: bot was blocked by the user",
+                                                                  None)
+    store.erase(talk.id)
+    assert rows(engine) == []
+
+
+def test_rows_another_process_is_sending_wait_until_its_lease_runs_out(engine: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.gateway import outbox
+
+    store = Store(engine)
+    crashed, restarted = Outbox(store, lease_seconds=60), Outbox(store)
+    talk, _ = store.conversation_for("telegram", CHAT)
+    assert [r.outbound.text for r in crashed.record(talk.id, [("bot", Outbound("hello"), None, None)])[2]] == ["hello"]
+    assert restarted.due() == [] and restarted.batch(talk.id)[1] == []
+    real_now = outbox.now
+    monkeypatch.setattr(outbox, "now", lambda: real_now() + dt.timedelta(seconds=61))  # the lease has run out
+    assert restarted.due() == [talk.id]
+    [taken] = restarted.batch(talk.id)[1]
+    assert taken.outbound == Outbound("hello")
+    assert crashed.batch(talk.id)[1] == [], "two processes hold the same row"
+
+
+# --- through the gateway, its channels and the fake APIs ---------------------------------------------------
+def test_telegram_429_and_500_are_retried_in_order_and_each_goes_once(engine: Engine, telegram_api: Any) -> None:
+    async def main() -> None:
+        gateway = make_gateway(engine, {"telegram": telegram(telegram_api)})
+        talk = conversation(gateway)
+        telegram_api.fail_next(429, 1, method="sendMessage")
+        telegram_api.fail_next(500, 1, method="sendMessage")
+        assert await gateway.deliver(talk, Outbound("first"), "counsellor", "amira")  # queued for a retry
+        await gateway.deliver(talk, Outbound("second", (Button("Yes", "/affirm"),)), "bot")
+        assert texts_sent(telegram_api) == []  # the second waits behind the first
+        await until(lambda: len(texts_sent(telegram_api)) == 2)
+        await gateway.idle()
+        await asyncio.sleep(0.5)  # no late duplicates from timers or the background job
+        await gateway.deliver_due()
+        await gateway.idle()
+        assert texts_sent(telegram_api) == ["first", "second"]
+        assert [c.status for c in telegram_api.calls_to("sendMessage")] == [429, 500, 200, 200]
+        sent = rows(engine)
+        assert [r.status for r in sent] == ["sent", "sent"]
+        assert sent[0].attempts == 2 and sent[0].channel_message_id.isdigit()
+        gateway.courier.close()
+        await gateway.channels["telegram"].close()
+
+    run(main)
+
+
+def test_telegram_403_is_not_retried_and_shows_as_not_delivered(engine: Engine, telegram_api: Any) -> None:
+    async def main() -> None:
+        gateway = make_gateway(engine, {"telegram": telegram(telegram_api)})
+        talk = conversation(gateway)
+        telegram_api.fail_next(403, 1, method="sendMessage")
+        assert await gateway.deliver(talk, Outbound("are you there?"), "counsellor", "amira") is False
+        assert await gateway.deliver(talk, Outbound("still here"), "counsellor", "amira")
+        await asyncio.sleep(0.5)
+        await gateway.deliver_due()
+        await gateway.idle()
+        assert [c.status for c in telegram_api.calls_to("sendMessage")] == [403, 200]
+        transcript = gateway.store.transcript(talk.id)
+        gateway.courier.outbox.annotate(talk.id, transcript)
+        assert [(m["delivery"], m["delivery_error"]) for m in transcript] == [
+            ("not delivered", "Forbidden: bot was blocked by the user"), ("sent", None)]
+        await gateway.channels["telegram"].close()
+
+    run(main)
+
+
+def test_whatsapp_500_is_retried_and_a_permanent_meta_error_is_not(engine: Engine, whatsapp_api: Any) -> None:
+    async def main() -> None:
+        gateway = make_gateway(engine, {"whatsapp": whatsapp(whatsapp_api)})
+        talk = conversation(gateway, "whatsapp", WA_ID)
+        whatsapp_api.fail_next(500, 1)
+        whatsapp_api.fail_next(400, 1, code=131026, message="(#131026) Message undeliverable")
+        await gateway.deliver(talk, Outbound("first"), "bot")
+        await gateway.deliver(talk, Outbound("second"), "bot")
+        await until(lambda: len(whatsapp_api.calls) == 3)
+        await gateway.idle()
+        assert [c.status for c in whatsapp_api.calls] == [500, 400, 200]
+        assert [c.json["text"]["body"] for c in whatsapp_api.calls] == ["first", "first", "second"]
+        first, second = rows(engine)
+        assert first.status == "failed" and "131026" not in (first.channel_message_id or "")
+        assert "Message undeliverable" in first.error
+        assert second.status == "sent" and second.channel_message_id.startswith("wamid.")
+        gateway.courier.close()
+        await gateway.channels["whatsapp"].close()
+
+    run(main)
+
+
+def test_a_new_gateway_delivers_what_a_stopped_one_left_pending(engine: Engine, telegram_api: Any) -> None:
+    async def main() -> None:
+        before = make_gateway(engine, {"telegram": telegram(telegram_api)}, retry_seconds=0.3)
+        talk = conversation(before)
+        telegram_api.fail_next(502, 1, method="sendMessage")
+        await before.deliver(talk, Outbound("after the outage"), "bot")
+        before.courier.close()  # stopped before its retry
+        before.courier.outbox.record(talk.id, [("bot", Outbound("never tried"), None, None)])  # died right here
+        with engine.begin() as conn:  # its lease on that one runs out soon
+            conn.execute(update(t.outbox).where(t.outbox.c.status == "pending").values(
+                lease_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=0.5)))
+        await before.channels["telegram"].close()
+
+        after = make_gateway(engine, {"telegram": telegram(telegram_api)})
+        assert after.courier.outbox.owner != before.courier.outbox.owner
+        await after.deliver_due()  # as at start: nothing is due yet
+        await after.idle()
+        assert texts_sent(telegram_api) == []
+        await asyncio.sleep(0.6)
+        await after.deliver_due()  # the background job
+        await after.idle()
+        assert texts_sent(telegram_api) == ["after the outage", "never tried"]
+        assert [r.status for r in rows(engine)] == ["sent", "sent"]
+        await after.deliver_due()
+        await after.idle()
+        assert len(texts_sent(telegram_api)) == 2
+        await after.channels["telegram"].close()
+
+    run(main)
