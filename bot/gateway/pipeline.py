@@ -20,6 +20,7 @@ from bot.gateway.store import Conversation, PendingMessage, Store, now
 from bot.handoff.service import HandoffService
 from bot.i18n.bidi import RTL_LANGUAGES
 from bot.i18n.responses import Responses
+from bot.i18n.plural import days
 from bot.settings import Settings
 
 log = logging.getLogger("putokaz.gateway")
@@ -126,7 +127,8 @@ class Gateway:
             return True
         conversation = await self._update_language(conversation, message)
         if conversation.notice_sent_at is None:
-            await self.say(conversation, "utter_privacy_notice", days=self.settings.retention_days)
+            await self.say(conversation, "utter_privacy_notice",
+                           period=days(self.settings.retention_days, conversation.language))
             await asyncio.to_thread(self.store.update_conversation, conversation.id, notice_sent_at=now())
 
         if ticket is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n.plural import days
 from bot.i18n.responses import Responses
 from bot.runner import Stack
 from tests.builders import (
@@ -83,7 +84,7 @@ def test_telegram_message_gets_privacy_notice_then_an_answer_in_order(gateway: A
     status, _ = send_telegram(gateway, telegram_message_update(next(_ids), chat, "i need a lawyer in belgrade"))
     assert status == 200
     sent = wait_for(lambda: (t := texts_to(gateway, chat)) and len(t) >= 3 and t)
-    assert sent[0] == RESPONSES.text("utter_privacy_notice", "en", days=30)
+    assert sent[0] == RESPONSES.text("utter_privacy_notice", "en", period=days(30, "en"))
     assert sent[1] == RESPONSES.text("utter_results_intro", "en", category="Legal help", city="Belgrade")
     assert sent[2].startswith("1. ")
 
@@ -175,7 +176,7 @@ def test_telegram_429_is_retried_and_delivered_once(gateway: Any) -> None:
     gateway.telegram.fail_next(429, 1, method="sendMessage")
     send_telegram(gateway, telegram_message_update(next(_ids), chat, "thank you"))
     sent = wait_for(lambda: (t := texts_to(gateway, chat)) and len(t) >= 2 and t, timeout=40)
-    assert sent.count(RESPONSES.text("utter_privacy_notice", "en", days=30)) == 1
+    assert sent.count(RESPONSES.text("utter_privacy_notice", "en", period=days(30, "en"))) == 1
     refused = [c for c in gateway.telegram.calls_to("sendMessage") if c.status == 429]
     assert len(refused) == 1
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from bot.i18n.bidi import LRI, PDI
+from bot.i18n.plural import days
 from bot.i18n.responses import Responses
 
 RESPONSES = Responses.from_domain_dir()
@@ -31,10 +32,10 @@ def test_the_notice_names_the_configured_retention_in_the_persons_language(live_
     gateway = live_gateway(PUTOKAZ_RETENTION_DAYS="45")
     english = first_messages(gateway, uuid.uuid4().hex, "en", "hello")
     notice = [m["text"] for m in english if m["author"] == "system"][0]
-    assert notice == RESPONSES.text("utter_privacy_notice", "en", days=45)
+    assert notice == RESPONSES.text("utter_privacy_notice", "en", period=days(45, "en"))
     assert "45 days" in notice and "30" not in notice and "{" not in notice
 
     arabic = first_messages(gateway, uuid.uuid4().hex, "ar", "مرحبا، أحتاج إلى طبيب")
     notice = [m["text"] for m in arabic if m["author"] == "system"][0]
     assert f"{LRI}45{PDI}" in notice and "30" not in notice  # the number isolated in right-to-left text
-    assert notice == RESPONSES.text("utter_privacy_notice", "ar", days=45)
+    assert notice == RESPONSES.text("utter_privacy_notice", "ar", period=days(45, "ar"))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n.plural import days
 from bot.i18n.responses import Responses
 from bot.runner import Stack
 from tests.fakes.twilio_api import signed_webhook, whatsapp_form
@@ -70,7 +71,7 @@ def test_twilio_webhooks_are_checked_answered_once_and_replies_retried(live_gate
     for _ in range(3):  # Twilio retried the webhook: one answer
         status, content_type, answer = send(gateway, form)
         assert status == 200 and content_type.startswith("text/xml") and "<Response>" in answer
-    notice = RESPONSES.text("utter_privacy_notice", "ar", days=30)
+    notice = RESPONSES.text("utter_privacy_notice", "ar", period=days(30, "ar"))
     apology = RESPONSES.text("utter_technical_problem", "ar")
     wait_for(lambda: len(bodies_to(twilio_api, wa_id)) >= 2)
     time.sleep(1.0)
