@@ -20,7 +20,8 @@ class ActionChildProtection(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         say = Say.of(dispatcher, tracker, domain)
         city = tracker.get_slot("city")
-        hits = await in_thread(search, directory(), Query(category="child_protection", place=city or "belgrade", limit=2))
+        hits = await in_thread(search, directory(),
+                               Query(category="child_protection", place=city or "belgrade", limit=2))
         for number, hit in enumerate(hits, 1):
             say.send(card(say, hit, number))
         say.utter("utter_child_helpline")

@@ -12,7 +12,8 @@ from bot.settings import SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="putokaz", description="Putokaz: signpost to services for migrants in Serbia.")
+    parser = argparse.ArgumentParser(prog="putokaz",
+                                     description="Putokaz: signpost to services for migrants in Serbia.")
     areas = parser.add_subparsers(dest="area", required=True, metavar="COMMAND")
     directory_cli.register(areas)
     telegram_cli.register(areas)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -61,7 +62,8 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes] | None = None, t
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, process.args))} exited with {process.returncode} before {url} answered")
+            raise RuntimeError(f"{' '.join(map(str, process.args))} exited with {process.returncode} "
+                               f"before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
@@ -103,8 +105,8 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(list(command), cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
-                                   start_new_session=True)
+        process = subprocess.Popen(list(command), cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT if output else None, start_new_session=True)
         self.processes.append(process)
         return process
 
@@ -141,18 +143,14 @@ class Stack:
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for process in self.processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait(timeout=15)
         self.processes.clear()
 
@@ -173,7 +171,8 @@ def run_all(train_model: bool = True) -> int:
     rasa_port = int(os.environ.get("PUTOKAZ_RASA_PORT", "5005"))
     actions_port = int(os.environ.get("PUTOKAZ_ACTIONS_PORT", "5055"))
     stack = Stack(model=model, rasa_port=rasa_port, actions_port=actions_port)
-    print(f"putokaz: starting the action server on :{actions_port} and Rasa on :{rasa_port} (model {model.name})", flush=True)
+    print(f"putokaz: starting the action server on :{actions_port} and Rasa on :{rasa_port} (model {model.name})",
+          flush=True)
     stack.start()
     print(f"putokaz: Rasa listens on {stack.rasa_url}, actions on {stack.actions_url}", flush=True)
     try:

@@ -142,7 +142,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("PUTOKAZ_DATA_DIR", "var"))
-        rasa = tuple(u.strip().rstrip("/") for u in env.get("RASA_URL", "http://127.0.0.1:5005").split(",") if u.strip())
+        rasa = tuple(u.strip().rstrip("/") for u in env.get("RASA_URL", "http://127.0.0.1:5005").split(",")
+                     if u.strip())
         if not rasa:
             raise SettingsError("RASA_URL must name at least one Rasa server")
         for url in rasa:

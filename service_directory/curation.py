@@ -129,7 +129,8 @@ class _Checker:
             if lang.startswith("__"):
                 continue
             if lang not in LANGUAGES:
-                self.problem(value, entry, f"{key}.{lang}", f"unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
+                self.problem(value, entry, f"{key}.{lang}",
+                             f"unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
             elif not isinstance(text, str) or not text.strip():
                 self.problem(value, entry, f"{key}.{lang}", "must be non-empty text")
             else:
@@ -207,7 +208,7 @@ def _schedule(c: _Checker, node: dict[str, Any], entry: str) -> Schedule | None:
             c.problem(slot, entry, "closes", f"closes at {slot.get('closes')} before it opens at {slot.get('opens')}")
             continue
         weekly.extend(TimeSlot(WEEKDAYS.index(d), opens, closes) for d in days)
-    for a, b in overlapping(tuple(weekly)):
+    for a, _b in overlapping(tuple(weekly)):
         c.problem(data, entry, "schedule.weekly", f"hours overlap on {WEEKDAYS[a.weekday]}")
     always_open = bool(data.get("always_open", False))
     if always_open and weekly:
@@ -435,14 +436,17 @@ def _duplicates(organisations: list[Organisation]) -> list[Problem]:
     seen_location: dict[str, str] = {}
     for org in organisations:
         if org.id in seen_org:
-            problems.append(Problem(org.source_file, 0, org.id, "id", f"organisation id also used in {seen_org[org.id]}"))
+            problems.append(Problem(org.source_file, 0, org.id, "id",
+                                    f"organisation id also used in {seen_org[org.id]}"))
         seen_org[org.id] = org.source_file
         for service in org.services:
             if service.id in seen_service:
-                problems.append(Problem(org.source_file, 0, service.id, "id", f"service id also used in {seen_service[service.id]}"))
+                problems.append(Problem(org.source_file, 0, service.id, "id",
+                                        f"service id also used in {seen_service[service.id]}"))
             seen_service[service.id] = org.source_file
             for loc in service.locations:
                 if loc.id in seen_location:
-                    problems.append(Problem(org.source_file, 0, service.id, "locations.id", f"location id {loc.id!r} also used in {seen_location[loc.id]}"))
+                    problems.append(Problem(org.source_file, 0, service.id, "locations.id",
+                                            f"location id {loc.id!r} also used in {seen_location[loc.id]}"))
                 seen_location[loc.id] = org.source_file
     return problems

@@ -108,7 +108,8 @@ def _delete_organisations(conn: Connection, org_ids: list[str]) -> None:
 
 
 def _insert(conn: Connection, organisations: list[Organisation]) -> int:
-    rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in (m.Organisation, m.ServiceRow, m.LocationRow, *_CHILD_TABLES)}
+    rows: dict[Any, list[dict[str, Any]]] = {
+        t: [] for t in (m.Organisation, m.ServiceRow, m.LocationRow, *_CHILD_TABLES)}
     schedules: list[tuple[Service, int]] = []
     for org in organisations:
         rows[m.Organisation].append({"id": org.id, "kind": org.kind, "name": org.name, "website": org.website,
@@ -140,8 +141,9 @@ def _service_rows(s: Service, rows: dict[Any, list[dict[str, Any]]]) -> None:
     rows[m.SourceRow].extend({"service_id": s.id, "position": i, "url": src.url, "date": src.date, "note": src.note}
                              for i, src in enumerate(s.sources))
     for loc in s.locations:
-        rows[m.LocationRow].append({"id": loc.id, "city": loc.city, "address": loc.address, "directions": loc.directions,
-                                    "latitude": loc.latitude, "longitude": loc.longitude, "precision": loc.precision})
+        rows[m.LocationRow].append({"id": loc.id, "city": loc.city, "address": loc.address,
+                                    "directions": loc.directions, "latitude": loc.latitude,
+                                    "longitude": loc.longitude, "precision": loc.precision})
         rows[m.ServiceAtLocation].append({"service_id": s.id, "location_id": loc.id})
 
 

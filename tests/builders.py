@@ -55,7 +55,8 @@ def telegram_button_update(update_id: int, chat_id: int, data: str) -> dict[str,
     return {"update_id": update_id, "callback_query": {
         "id": f"cb{update_id}", "chat_instance": "ci", "data": data,
         "from": {"id": chat_id, "is_bot": False, "first_name": "Test", "language_code": "en"},
-        "message": {"message_id": 1, "date": 1_764_000_000, "chat": {"id": chat_id, "type": "private"}, "text": "menu"}}}
+        "message": {"message_id": 1, "date": 1_764_000_000, "chat": {"id": chat_id, "type": "private"},
+                    "text": "menu"}}}
 
 
 def whatsapp_text_payload(wa_id: str, message_id: str, text: str, phone_number_id: str = "123") -> dict[str, Any]:

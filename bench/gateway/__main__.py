@@ -519,8 +519,8 @@ async def measure(args: argparse.Namespace, stack: Stack | FakeRasa, gateway_url
                 for round_ in range(args.rounds):
                     # the order alternates round by round, so that neither path always goes first
                     for path in paths if round_ % 2 == 0 else paths[::-1]:
-                        crowd = people(level, path.name, messages, args.seed + round_, math.ceil(args.messages / args.rounds),
-                                       args.conversation_length, round_)
+                        crowd = people(level, path.name, messages, args.seed + round_,
+                                       math.ceil(args.messages / args.rounds), args.conversation_length, round_)
                         runs[path.name].append(await run_level(
                             path, crowd, args.seconds / args.rounds, math.ceil(args.messages / args.rounds), cpu))
                         await asyncio.sleep(0.5)
@@ -558,7 +558,8 @@ def table(levels: list[dict[str, Any]]) -> str:
              "-" * 96]
     for row in levels:
         ratio = f"{row['ratio']:5.2f}" if "ratio" in row else f"{'-':>5}"
-        lines.append(f"{row['level']:>5} | {cells(row.get('gateway'))} | {cells(row.get('rest'))} | {ratio} | {load(row)}")
+        lines.append(f"{row['level']:>5} | {cells(row.get('gateway'))} | {cells(row.get('rest'))} | {ratio} | "
+                     f"{load(row)}")
     lines.append("latencies in ms; gateway: webhook POST to the first sendMessage; REST: POST to the answer;")
     lines.append("load: 1-minute load average after the gateway / REST run (other work on the machine counts too)")
     return "\n".join(lines)

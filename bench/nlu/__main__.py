@@ -49,7 +49,7 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
 
 def entity_f1(gold: list[set[tuple[str, str]]], predicted: list[set[tuple[str, str]]], kind: str) -> float:
     tp = fp = fn = 0
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=True):
         g = {e for e in g if e[0] == kind}
         p = {e for e in p if e[0] == kind}
         tp += len(g & p)
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         texts = [m.get("text") for lang in LANGS for m in load_heldout(lang)]
         figures["parse_latency"] = parse_latency(model, texts)
     print_figures(figures)
-    (ROOT / "bench" / "nlu" / "last_run.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
+    (ROOT / "bench" / "nlu" / "last_run.json").write_text(
+        json.dumps(figures, indent=2, ensure_ascii=False, default=str))
     return 0
 
 

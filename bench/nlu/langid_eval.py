@@ -58,20 +58,44 @@ _OTHER_SCRIPTS = re.compile(r"[\u0400-\u04FF\u0600-\u06FF\u0750-\u077F\uFB50-\uF
 # Words that mean the same to everyone in a chat (greetings, yes/no, thanks, help, menu), in
 # the scripts people type them in. A message of at most three of these (or of place/language
 # names) has no single right language.
-UNIVERSAL = frozenset(["ok", "okay", "okey", "okej", "oke", "k", "hi", "hii", "hey", "hello", "helo", "hallo", "hola", "salam", "salaam", "slm", "selam", "salom", "alaikum", "alaykum", "alikum", "aleikum", "alejkum", "alekum", "bye", "bay", "bai", "ciao", "cao", "ćao", "čao", "yes", "yeah", "yep", "yup", "no", "nope", "nah", "thanks", "thank", "thx", "tnx", "ty", "merci", "mersi", "help", "sos", "emergency", "menu", "meni", "next", "more", "please", "pls", "plz", "lol", "haha", "hahaha", "سلام", "سلامونه", "هلو", "هلا", "های", "هی", "بای", "اوکی", "مرسی", "السلام", "سلامو", "علیکم", "اسلام", "و"])
+UNIVERSAL = frozenset([
+    "ok", "okay", "okey", "okej", "oke", "k", "hi", "hii", "hey", "hello", "helo", "hallo", "hola", "salam", "salaam",
+    "slm", "selam", "salom", "alaikum", "alaykum", "alikum", "aleikum", "alejkum", "alekum", "bye", "bay", "bai",
+    "ciao", "cao", "ćao", "čao", "yes", "yeah", "yep", "yup", "no", "nope", "nah", "thanks", "thank", "thx", "tnx",
+    "ty", "merci", "mersi", "help", "sos", "emergency", "menu", "meni", "next", "more", "please", "pls", "plz", "lol",
+    "haha", "hahaha", "سلام", "سلامونه", "هلو", "هلا", "های", "هی", "بای", "اوکی", "مرسی", "السلام", "سلامو", "علیکم",
+    "اسلام", "و",
+])
 # Greetings, thanks and yes/no of each language. In a file of another language (a Farsi speaker
 # writing "shukran", an English one writing "zdravo"), a short message of these is universal;
 # in its own language's file it is scored.
 PLEASANTRIES = {
     "en": ["hello", "thanks", "thank", "yes", "no", "bye", "good", "morning"],
-    "ar": ["marhaba", "mar7aba", "ahlan", "shukran", "shokran", "choukran", "shukriya", "aywa", "aiwa", "na3am", "la", "la2", "yalla", "inshallah", "habibi", "jazakallah", "asalam", "salamu", "alaikum", "alekum", "o", "w", "wa", "مرحبا", "اهلا", "شکرا", "نعم", "لا"],
-    "fa": ["khoda", "khuda", "hafez", "hafiz", "khodahafez", "mamnoon", "mamnun", "tashakor", "tashakkor", "merci", "bale", "baleh", "are", "na", "ne", "نه", "نخیر", "تشکر", "ممنون", "بله", "خداحافظ"],
+    "ar": [
+        "marhaba", "mar7aba", "ahlan", "shukran", "shokran", "choukran", "shukriya", "aywa", "aiwa", "na3am", "la",
+        "la2", "yalla", "inshallah", "habibi", "jazakallah", "asalam", "salamu", "alaikum", "alekum", "o", "w", "wa",
+        "مرحبا", "اهلا", "شکرا", "نعم", "لا",
+    ],
+    "fa": [
+        "khoda", "khuda", "hafez", "hafiz", "khodahafez", "mamnoon", "mamnun", "tashakor", "tashakkor", "merci", "bale",
+        "baleh", "are", "na", "ne", "نه", "نخیر", "تشکر", "ممنون", "بله", "خداحافظ",
+    ],
     "ps": ["manana", "tashakor", "ho", "na", "khuda", "pamaan", "هو", "نه", "مننه", "تشکر"],
     "sr": ["zdravo", "hvala", "fala", "da", "ne", "cao", "ćao", "dobar", "dan", "merhaba"],
     "other": ["nahi", "nai", "ha", "haan", "shukriya"],  # Urdu/Hindi, typed by anyone
 }
 # Common English words: a Latin line in an ar/fa/ps/sr file made only of these is English.
-ENGLISH = frozenset(["a", "an", "the", "i", "me", "my", "you", "your", "we", "us", "our", "he", "she", "it", "they", "them", "is", "are", "am", "was", "be", "been", "do", "does", "did", "not", "no", "yes", "ok", "okay", "please", "pls", "plz", "thanks", "thank", "thx", "help", "need", "want", "can", "could", "would", "will", "to", "in", "on", "at", "of", "for", "from", "with", "and", "or", "but", "this", "that", "what", "where", "when", "who", "how", "why", "here", "there", "now", "change", "language", "speak", "talk", "write", "english", "arabic", "farsi", "persian", "dari", "pashto", "serbian", "delete", "data", "number", "phone", "bye", "hi", "hello", "hey", "good", "morning", "night", "more", "next", "menu", "emergency", "sos", "doctor", "hospital", "camp", "food", "water", "police", "school", "job", "wifi", "women", "center", "red", "cross", "registration", "interpreter", "ambulance", "psychologist", "lawyer", "operator", "real", "human", "person", "bot", "robot"])
+ENGLISH = frozenset([
+    "a", "an", "the", "i", "me", "my", "you", "your", "we", "us", "our", "he", "she", "it", "they", "them", "is", "are",
+    "am", "was", "be", "been", "do", "does", "did", "not", "no", "yes", "ok", "okay", "please", "pls", "plz", "thanks",
+    "thank", "thx", "help", "need", "want", "can", "could", "would", "will", "to", "in", "on", "at", "of", "for",
+    "from", "with", "and", "or", "but", "this", "that", "what", "where", "when", "who", "how", "why", "here", "there",
+    "now", "change", "language", "speak", "talk", "write", "english", "arabic", "farsi", "persian", "dari", "pashto",
+    "serbian", "delete", "data", "number", "phone", "bye", "hi", "hello", "hey", "good", "morning", "night", "more",
+    "next", "menu", "emergency", "sos", "doctor", "hospital", "camp", "food", "water", "police", "school", "job",
+    "wifi", "women", "center", "red", "cross", "registration", "interpreter", "ambulance", "psychologist", "lawyer",
+    "operator", "real", "human", "person", "bot", "robot",
+])
 
 
 class Detector(Protocol):

@@ -277,7 +277,14 @@ _CHAT_WORDS: dict[str, str] = {
     """,
 }
 # Places in Serbia people name in any language; they are no evidence of the message's language.
-_PLACE_NAMES = ["beograd", "belgrade", "belgrad", "šid", "sid", "shid", "subotica", "sombor", "kikinda", "horgoš", "horgos", "horgosh", "kanjiža", "kanjiza", "preševo", "presevo", "preshevo", "bujanovac", "vranje", "niš", "nis", "nish", "pirot", "dimitrovgrad", "obrenovac", "krnjača", "krnjaca", "adaševci", "adasevci", "principovac", "sjenica", "sienica", "tutin", "bogovađa", "bogovadja", "loznica", "koviljača", "koviljaca", "lajkovac", "palanka", "divljana", "miratovac", "novisad", "kraljevo", "savamala", "vojvodina", "zemun", "zrenjanin", "čačak", "cacak", "kragujevac", "bosilegrad", "sombor"]
+_PLACE_NAMES = [
+    "beograd", "belgrade", "belgrad", "šid", "sid", "shid", "subotica", "sombor", "kikinda", "horgoš", "horgos",
+    "horgosh", "kanjiža", "kanjiza", "preševo", "presevo", "preshevo", "bujanovac", "vranje", "niš", "nis", "nish",
+    "pirot", "dimitrovgrad", "obrenovac", "krnjača", "krnjaca", "adaševci", "adasevci", "principovac", "sjenica",
+    "sienica", "tutin", "bogovađa", "bogovadja", "loznica", "koviljača", "koviljaca", "lajkovac", "palanka", "divljana",
+    "miratovac", "novisad", "kraljevo", "savamala", "vojvodina", "zemun", "zrenjanin", "čačak", "cacak", "kragujevac",
+    "bosilegrad", "sombor",
+]
 _PLACES = frozenset(_PLACE_NAMES) | frozenset(to_cyrillic(p) for p in _PLACE_NAMES)
 # Names of several words (and organisations) that are no evidence either; replaced by one place.
 _PLACE_PHRASES = re.compile(
@@ -299,7 +306,10 @@ _ROMAN_WEAK = {code: frozenset(words.split()) for code, words in _ROMAN_WEAK_WOR
 _CHAT = {code: frozenset(words.split()) for code, words in _CHAT_WORDS.items()}
 # Greetings and courtesies everyone who writes Arabic script types: the n-gram model's guess on
 # them says nothing (their spelling, e.g. ك or ی in "علیکم", still does).
-_SHARED_ARABIC = frozenset(fold(w) for w in ["سلام", "السلام", "سلامونه", "علیکم", "عليكم", "علیکم", "وعلیکم", "هلو", "های", "هاي", "بای", "باي", "اوکی", "اوكي", "مرسی", "مرسي", "الله", "انشالله", "ان\u200cشاءالله", "ماشالله", "الحمدلله", "خدا", "حافظ"])
+_SHARED_ARABIC = frozenset(fold(w) for w in [
+    "سلام", "السلام", "سلامونه", "علیکم", "عليكم", "علیکم", "وعلیکم", "هلو", "های", "هاي", "بای", "باي", "اوکی", "اوكي",
+    "مرسی", "مرسي", "الله", "انشالله", "ان\u200cشاءالله", "ماشالله", "الحمدلله", "خدا", "حافظ",
+])
 _FA_VERB = re.compile(r"^ن?(می|مي)..+(م|ی|ه|یم|ید|ند|ن|د|ین)$")
 # plurals -ونه, oblique -انو/-ونو; agent nouns -ونکی; abstract nouns -توب, -والی, -تیا; perfective و
 # before و: ووایه, وواهه (folded: ې and ۍ are ی)
@@ -373,7 +383,7 @@ class LanguageDetector:
             if not isinstance(entry, tuple):
                 continue  # skip-word marker
             en = sr = -math.inf
-            for index, prob in zip(*entry):
+            for index, prob in zip(*entry, strict=False):
                 if codes[index] == "en":
                     en = float(prob)
                 else:
@@ -397,7 +407,7 @@ class LanguageDetector:
         results = detector.results
         langs = detector.model.languages
         raw: dict[str, float] = {}
-        for lang, score in zip(langs, results.total_scores):
+        for lang, score in zip(langs, results.total_scores, strict=False):
             code = "sr" if lang.iso_code == "hr" else lang.iso_code
             if score != 0.0:  # 0.0 marks a language of another alphabet
                 raw[code] = max(raw.get(code, -math.inf), float(score))
@@ -478,11 +488,11 @@ class LanguageDetector:
         logits["ps"] += W["ps_verb"] * min(sum(1 for w in folded if _PS_VERB.search(w)), 2)
         logits["ps"] += W["ps_suffix"] * min(sum(1 for w in folded if _PS_SUFFIX.search(w)), 2)
         logits["fa"] += W["fa_suffix"] * min(sum(1 for w in folded if _FA_SUFFIX.search(w)), 2)
-        for first, second in zip(words, words[1:]):  # "عراقي دينار": adjective first, as in Pashto
+        for first, second in zip(words, words[1:], strict=False):  # "عراقي دينار": adjective first, as in Pashto
             if fold(second) in _CURRENCY and _ADJ_YEH.search(first):
                 logits["ps"] += W["ps_adj_noun"]
 
-        telling = [w for w, f in zip(words, folded) if f not in _SHARED_ARABIC]
+        telling = [w for w, f in zip(words, folded, strict=True) if f not in _SHARED_ARABIC]
         if telling:
             ngram = self.ngram_scores(" ".join(telling))
             weight = W["ngram"] * (1.0 - math.exp(-sum(len(w) for w in telling) / W["ngram_len"]))

@@ -57,7 +57,8 @@ class LanguageIdentifier(GraphComponent):
         if detection is None:
             message.set(ENTITIES, kept, add_to_output=True)
             return
-        other = self.foreign.foreign(text[:1000]) if detection.script == "latn" or detection.code in ("en", "sr") else None
+        other = (self.foreign.foreign(text[:1000]) if detection.script == "latn" or detection.code in ("en", "sr")
+                 else None)
         if other and not explicit:  # a language we do not speak: not understood, answered in English with buttons
             intent = {"name": "nlu_fallback", "confidence": 1.0}
             message.set(INTENT, intent, add_to_output=True)

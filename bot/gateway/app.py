@@ -37,14 +37,16 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        channels["telegram"] = TelegramChannel(settings.telegram_token.value, settings.telegram_webhook_secret.value or None,
+        channels["telegram"] = TelegramChannel(settings.telegram_token.value,
+                                               settings.telegram_webhook_secret.value or None,
                                                settings.telegram_api_base_url or None)
     if settings.whatsapp_token:
         from bot.channels.whatsapp import WhatsAppChannel
 
         channels["whatsapp"] = WhatsAppChannel(
-            settings.whatsapp_token.value, settings.whatsapp_phone_number_id, settings.whatsapp_app_secret.value or None,
-            settings.whatsapp_verify_token.value or None, settings.whatsapp_api_base_url,
+            settings.whatsapp_token.value, settings.whatsapp_phone_number_id,
+            settings.whatsapp_app_secret.value or None, settings.whatsapp_verify_token.value or None,
+            settings.whatsapp_api_base_url,
             {"reengage": settings.whatsapp_template_reengage})
     if settings.twilio_account_sid:
         from bot.channels.twilio import TwilioChannel
@@ -77,7 +79,8 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
         app.ctx.kv = kv
         app.ctx.handoffs = HandoffService(engine, publish, settings.teams)
         app.ctx.gateway = Gateway(settings, store, app.ctx.handoffs, kv,
-                                  RasaClient(settings.rasa_urls, f"{settings.actions_url}/health"), make_channels(settings))
+                                  RasaClient(settings.rasa_urls, f"{settings.actions_url}/health"),
+                                  make_channels(settings))
         await asyncio.to_thread(app.ctx.gateway.detector.warm_up)  # not on the first person's message
         app.add_task(_every(settings.retry_seconds, app.ctx.gateway.retry_due))
         app.add_task(app.ctx.gateway.deliver_due())  # what a stopped process left in the outbox goes out now
@@ -206,7 +209,8 @@ def web_chat_blueprint() -> Blueprint:
     async def send(request: Request) -> HTTPResponse:
         body = request.json if isinstance(request.json, dict) else None
         if body is None:
-            return response.json({"error": "send a JSON object with session, message_id and text or payload"}, status=400)
+            return response.json({"error": "send a JSON object with session, message_id and text or payload"},
+                                 status=400)
         session, message_id = body.get("session"), body.get("message_id")
         text, payload = body.get("text"), body.get("payload")
         if not isinstance(session, str) or not 16 <= len(session) <= 64 or not session.replace("-", "").isalnum():

@@ -19,8 +19,8 @@ from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import Conversation, PendingMessage, Store, now
 from bot.handoff.service import HandoffService
 from bot.i18n.bidi import RTL_LANGUAGES
-from bot.i18n.responses import Responses
 from bot.i18n.plural import days
+from bot.i18n.responses import Responses
 from bot.settings import Settings
 
 log = logging.getLogger("putokaz.gateway")
@@ -111,7 +111,8 @@ class Gateway:
             self.store.finish(message.id, "erased")
             return None, None
         if message.attempts == 0:
-            data = {"latitude": message.latitude, "longitude": message.longitude} if message.kind == "location" else None
+            data = ({"latitude": message.latitude, "longitude": message.longitude} if message.kind == "location"
+                    else None)
             self.store.add_message(conversation.id, "person", message.text, message.kind, data)
         # Read before the rate limit, the language and the privacy notice rather than after them: none of
         # those opens or closes a handoff, and this conversation's messages are handled one at a time.
@@ -195,7 +196,8 @@ class Gateway:
         if language is None and message.language_hint in ("en", "ar", "fa", "ps", "sr"):
             language = message.language_hint
         if (language, script) != (conversation.language, conversation.script):
-            updated = await asyncio.to_thread(self.store.update_and_get, conversation.id, language=language, script=script)
+            updated = await asyncio.to_thread(self.store.update_and_get, conversation.id,
+                                              language=language, script=script)
             return updated or conversation
         return conversation
 

@@ -88,11 +88,9 @@ class Store:
             row = conn.execute(_BY_ADDRESS, {"channel": channel, "address": address}).first()
             if row is not None:
                 return _conversation(row), False
-            try:
+            with contextlib.suppress(IntegrityError):  # created meanwhile by a concurrent webhook
                 conn.execute(insert(t.conversations).values(id=str(uuid.uuid4()), channel=channel, address=address,
                                                             mode="bot", created_at=now()))
-            except IntegrityError:
-                pass  # created meanwhile by a concurrent webhook
         with self.engine.connect() as conn:
             row = conn.execute(_BY_ADDRESS, {"channel": channel, "address": address}).one()
         return _conversation(row), True
@@ -141,7 +139,8 @@ class Store:
         """Messages not yet handled whose retry time has come, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(_PENDING, {"conversation_id": conversation_id, "now": now()}).all()
-        return [PendingMessage(r.id, r.kind, r.text, r.latitude, r.longitude, r.language_hint, r.attempts) for r in rows]
+        return [PendingMessage(r.id, r.kind, r.text, r.latitude, r.longitude, r.language_hint, r.attempts)
+                for r in rows]
 
     def conversations_with_pending(self) -> list[str]:
         with self.engine.connect() as conn:

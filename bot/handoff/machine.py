@@ -82,7 +82,8 @@ def open_(ticket: Ticket, actor: Actor) -> Transition:
 def claim(ticket: Ticket, actor: Actor) -> Transition:
     _require(actor.is_staff, "only counsellors can claim", 403)
     _require(ticket.status == Status.WAITING,
-             f"already claimed by {ticket.assignee}" if ticket.status == Status.ASSIGNED else "the handoff is not waiting")
+             f"already claimed by {ticket.assignee}" if ticket.status == Status.ASSIGNED
+             else "the handoff is not waiting")
     return Transition("claim", Status.ASSIGNED)
 
 

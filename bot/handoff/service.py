@@ -147,7 +147,8 @@ class HandoffService:
                 _record(conn, handoff_id, "claim", Status.WAITING, Status.ASSIGNED, actor)
         if not won:
             winner = self.get(handoff_id)
-            raise TransitionError(f"already claimed by {winner.assignee}" if winner.assignee else "the handoff is not waiting")
+            raise TransitionError(f"already claimed by {winner.assignee}" if winner.assignee
+                                  else "the handoff is not waiting")
         view = self.get(handoff_id)
         self.publish({"type": "handoff.claimed", "handoff": view.as_json()})
         return view
@@ -186,7 +187,8 @@ class HandoffService:
         machine.escalate(_ticket(current), actor)  # same guard: the ticket must be open
         if not actor.is_staff:
             raise TransitionError("only staff can join", 403)
-        return self._move(handoff_id, current, "interpreter_joined", Status(current.status), actor, {"interpreter": actor.name})
+        return self._move(handoff_id, current, "interpreter_joined", Status(current.status), actor,
+                          {"interpreter": actor.name})
 
     def check_reply(self, handoff_id: int, actor: Actor) -> HandoffView:
         current = self.get(handoff_id)

@@ -7,7 +7,8 @@ import re
 FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
 RTL_LANGUAGES = frozenset({"ar", "fa", "ps"})
 # A run of Latin letters, digits and the punctuation that lives inside numbers, names and URLs.
-_LTR_RUN = re.compile(r"[+(]?[0-9A-Za-z\u00C0-\u024F][0-9A-Za-z\u00C0-\u024F .,:/()+\-'@_]*[0-9A-Za-z\u00C0-\u024F)]|[0-9A-Za-z]")
+_LTR_RUN = re.compile(r"[+(]?[0-9A-Za-z\u00C0-\u024F][0-9A-Za-z\u00C0-\u024F .,:/()+\-'@_]*[0-9A-Za-z\u00C0-\u024F)]"
+                      r"|[0-9A-Za-z]")
 
 
 def isolate(value: str, language: str) -> str:

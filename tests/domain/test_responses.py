@@ -26,7 +26,8 @@ def test_every_response_has_all_five_languages(name: str) -> None:
 @pytest.mark.parametrize("name", RESPONSES.names())
 def test_variants_agree_on_placeholders_buttons_and_numbers(name: str) -> None:
     variants = RESPONSES.variants(name)
-    english = variants[0] if variant_key(variants[0]) == (None, None) else next(v for v in variants if not v.get("condition"))
+    english = (variants[0] if variant_key(variants[0]) == (None, None)
+               else next(v for v in variants if not v.get("condition")))
     want_placeholders = sorted(PLACEHOLDER.findall(english["text"]))
     want_payloads = [b["payload"] for b in english.get("buttons", [])]
     want_numbers = sorted(re.findall(r"\d{3,}", english["text"]))
@@ -52,7 +53,8 @@ def test_serbian_cyrillic_is_the_latin_text_transliterated(name: str) -> None:
     latin, cyrillic = by_key[("sr", "latn")], by_key[("sr", "cyrl")]
     assert cyrillic["text"] == to_cyrillic(latin["text"])
     assert CYRILLIC.search(cyrillic["text"]), name
-    assert [b["title"] for b in cyrillic.get("buttons", [])] == [to_cyrillic(b["title"]) for b in latin.get("buttons", [])]
+    assert ([b["title"] for b in cyrillic.get("buttons", [])]
+            == [to_cyrillic(b["title"]) for b in latin.get("buttons", [])])
 
 
 def test_each_response_is_defined_in_one_domain_file_only() -> None:

@@ -77,7 +77,8 @@ def test_bad_coordinates(tmp_path: Path, location: dict[str, object], message: s
 
 def test_duplicate_service_id_across_files(tmp_path: Path) -> None:
     write_yaml(tmp_path, "a.yaml", organisation_doc("org-a", [service_entry("same")]))
-    write_yaml(tmp_path, "b.yaml", organisation_doc("org-b", [service_entry("same", locations=[{"id": "x", "city": "nis"}])]))
+    write_yaml(tmp_path, "b.yaml",
+               organisation_doc("org-b", [service_entry("same", locations=[{"id": "x", "city": "nis"}])]))
     with pytest.raises(CurationError) as caught:
         read_directory(tmp_path)
     messages = [str(p) for p in caught.value.problems]

@@ -30,9 +30,11 @@ def test_loading_twice_gives_the_same_state(empty_directory: Engine, tmp_path: P
 
 def test_partial_load_replaces_only_that_organisation(empty_directory: Engine, tmp_path: Path) -> None:
     write_yaml(tmp_path / "all", "a.yaml", organisation_doc("a", [service_entry("a-1")]))
-    write_yaml(tmp_path / "all", "b.yaml", organisation_doc("b", [service_entry("b-1", locations=[{"id": "b", "city": "nis"}])]))
+    write_yaml(tmp_path / "all", "b.yaml",
+               organisation_doc("b", [service_entry("b-1", locations=[{"id": "b", "city": "nis"}])]))
     load(empty_directory, read_directory(tmp_path / "all"))
-    write_yaml(tmp_path / "one", "b.yaml", organisation_doc("b", [service_entry("b-2", locations=[{"id": "b2", "city": "nis"}])]))
+    write_yaml(tmp_path / "one", "b.yaml",
+               organisation_doc("b", [service_entry("b-2", locations=[{"id": "b2", "city": "nis"}])]))
     load(empty_directory, read_directory(tmp_path / "one"), replace_all=False)
     found = sorted(h.service.id for h in search(empty_directory, Query(limit=10)))
     assert found == ["a-1", "b-2"]

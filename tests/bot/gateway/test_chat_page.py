@@ -29,8 +29,8 @@ def test_chat_page_talks_to_the_assistant_with_buttons(chromium: Any, chat_gatew
         page.wait_for_selector(".msg.bot .buttons button", timeout=30_000)
         assert RESPONSES.text("utter_greet", "en")[:40] in page.inner_text("#log")
         page.click("button:has-text('Legal help')")
-        page.wait_for_function("document.querySelector('#log').innerText.includes(%r)"
-                               % RESPONSES.text("utter_ask_city", "en")[:30], timeout=30_000)
+        page.wait_for_function("document.querySelector('#log').innerText.includes("
+                               f"{RESPONSES.text('utter_ask_city', 'en')[:30]!r})", timeout=30_000)
     finally:
         page.close()
 

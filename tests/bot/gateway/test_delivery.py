@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,7 +17,6 @@ from bot.channels.base import Button, Channel, Outbound
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.gateway import tables as t
-from bot.gateway.db import migrate
 from bot.gateway.kv import MemoryKV
 from bot.gateway.outbox import Outbox, Settled
 from bot.gateway.pipeline import Gateway
@@ -25,21 +24,12 @@ from bot.gateway.rasa_client import RasaClient
 from bot.gateway.store import Conversation, Store
 from bot.handoff.service import HandoffService
 from bot.settings import Settings
-from service_directory import make_engine
 
 # PTB itself warns while building a RetryAfter; the adapter reads it either way.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 
 CHAT = "424242"
 WA_ID = "381601234567"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def make_gateway(engine: Engine, channels: dict[str, Channel], retry_seconds: float = 0.2) -> Gateway:

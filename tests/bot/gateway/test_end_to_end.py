@@ -152,7 +152,8 @@ def test_handoff_silences_the_bot_until_closed(gateway: Any) -> None:
     counsellor = Actor("amira", "counsellor")
     handoffs.claim(ticket.id, counsellor)
     handoffs.check_reply(ticket.id, counsellor)
-    gateway.run(gateway.ctx.gateway.deliver(conversation, Outbound("I am Amira, how can I help?"), "counsellor", "amira"))
+    gateway.run(gateway.ctx.gateway.deliver(conversation, Outbound("I am Amira, how can I help?"),
+                                            "counsellor", "amira"))
     assert wait_for(lambda: "I am Amira, how can I help?" in texts_to(gateway, chat))
     handoffs.close(ticket.id, counsellor, "resolved")
     send_telegram(gateway, telegram_message_update(next(_ids), chat, "thanks"))

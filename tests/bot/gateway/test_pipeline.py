@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from tests.bot.gateway.test_delivery import engine, make_gateway  # noqa: F401  (engine: the fixture)
+from tests.bot.gateway.test_delivery import make_gateway
 
 
 def test_a_conversation_is_never_drained_twice_at_once(engine: Engine) -> None:

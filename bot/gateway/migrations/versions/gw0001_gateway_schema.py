@@ -1,12 +1,11 @@
 """gateway schema
 
 Revision ID: gw0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 23:20:49.754814
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'gw0001'
 down_revision = None

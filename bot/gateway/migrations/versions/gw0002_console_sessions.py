@@ -4,9 +4,8 @@ Revision ID: gw0002
 Revises: gw0001
 Create Date: 2026-11-27 23:27:48.840208
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'gw0002'
 down_revision = 'gw0001'
