@@ -83,6 +83,12 @@ _LineLoader.yaml_implicit_resolvers = {
 }
 
 
+def load_with_lines(text: str) -> Any:
+    """YAML read safely, every mapping carrying `__line__` (its own) and `__lines__` (each key's),
+    dates left as text: for reporting problems as file:line (curated data, the teams file)."""
+    return yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a safe loader)
+
+
 class _Checker:
     """Collects problems for one file while turning its mappings into records."""
 
@@ -376,7 +382,7 @@ def parse_file(path: Path, display: str | None = None) -> tuple[Organisation | N
     name = display or str(path)
     c = _Checker(name)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
+        data = load_with_lines(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

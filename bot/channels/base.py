@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 InboundKind = Literal["text", "button", "location", "voice", "photo", "sticker", "unsupported"]
@@ -76,3 +79,27 @@ class Channel(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,18}\d")
+
+
+def scrub_numbers(text: str, address: str | None) -> str:
+    """No phone number in an error text (it goes to logs): the recipient's, or anything like one."""
+    if address:
+        text = text.replace(address, "<recipient>")
+    return _PHONE_LIKE.sub("<number>", text)
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """Seconds to wait from an HTTP Retry-After header (seconds or a date); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None

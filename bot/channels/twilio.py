@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +23,8 @@ from bot.channels.base import (
     ParsedWebhook,
     SendFailed,
     WebhookRejected,
+    retry_after_header,
+    scrub_numbers,
 )
 from bot.channels.whatsapp import _mark_rtl, language_hint, split_text
 from bot.i18n.bidi import LRI, PDI
@@ -39,7 +39,6 @@ BODY_LIMIT = 1600  # Twilio's limit for one message's Body
 MAX_CHOICES = 10
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")  # Arabic-Indic, Persian
 _CHOICE = re.compile(r"^\s*\(?(\d{1,2})[.)]?\s*$")
-_PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,18}\d")
 _MEDIA_KINDS: tuple[tuple[str, InboundKind], ...] = (
     ("audio/", "voice"), ("image/webp", "sticker"), ("image/", "photo"), ("video/", "photo"), ("application/", "photo"))
 
@@ -171,11 +170,11 @@ class TwilioChannel:
             return str(data["sid"]) if data.get("sid") else None
         code = data.get("code") if isinstance(data.get("code"), int) else None
         status = response.status_code
-        reason = _scrub(f"Twilio API HTTP {status}: {data.get('message') or response.reason_phrase}"
+        reason = scrub_numbers(f"Twilio API HTTP {status}: {data.get('message') or response.reason_phrase}"
                         + (f" (error {code})" if code else ""), address)
         retryable = status == 429 or status >= 500
         log.warning("Twilio API refused a message: HTTP %s, error code %s", status, code)
-        retry_after = _retry_after(response.headers.get("Retry-After")) if retryable else None
+        retry_after = retry_after_header(response.headers.get("Retry-After")) if retryable else None
         raise TwilioSendFailed(reason, retryable, retry_after, status=status, code=code)
 
     def _http(self) -> httpx.AsyncClient:
@@ -195,21 +194,3 @@ def _int(value: str | None) -> int:
         return int(value or 0)
     except ValueError:
         return 0
-
-
-def _scrub(text: str, address: str) -> str:
-    """No phone number in an error text: the recipient's, or anything that looks like one."""
-    return _PHONE_LIKE.sub("<number>", text.replace(address, "<recipient>"))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None

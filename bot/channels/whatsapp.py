@@ -8,10 +8,8 @@ import json
 import logging
 import os
 import re
-import time
 import unicodedata
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -24,6 +22,8 @@ from bot.channels.base import (
     ParsedWebhook,
     SendFailed,
     WebhookRejected,
+    retry_after_header,
+    scrub_numbers,
 )
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,6 @@ _TEMPLATE_LANGUAGE_MISSING = 132001  # "Template name does not exist in the tran
 _RLM = "\u200f"
 _ISOLATE_OPEN = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI
 _PDI = "\u2069"
-_PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,18}\d")
 
 # Calling code -> language hint. Only a hint: many people in Serbia use a Serbian SIM.
 # Afghanistan (93: Pashto or Dari) and Pakistan (92) say nothing reliable, hence None.
@@ -594,29 +593,9 @@ def _failure(response: httpx.Response, data: object, address: str | None) -> Wha
     reason = f"WhatsApp API HTTP {response.status_code}: {message}"
     if details and details not in message:
         reason += f" ({details})"
-    reason = _scrub(reason, address)
+    reason = scrub_numbers(reason, address)
     status = response.status_code
     retryable = (status == 429 or status >= 500 or code in _THROTTLED) and code not in _PERMANENT
-    retry_after = _retry_after(response.headers.get("Retry-After")) if retryable else None
+    retry_after = retry_after_header(response.headers.get("Retry-After")) if retryable else None
     log.warning("WhatsApp API refused a request: HTTP %s, error code %s", status, code)
     return WhatsAppSendFailed(reason, retryable, retry_after, status=status, code=code)
-
-
-def _scrub(text: str, address: str | None) -> str:
-    """No phone number in error text: the recipient's, or anything that looks like one."""
-    if address:
-        text = text.replace(address, "<recipient>")
-    return _PHONE_LIKE.sub("<number>", text)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None

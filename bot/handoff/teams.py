@@ -19,6 +19,7 @@ import yaml
 
 from bot.handoff.hours import DEFAULT_HOURS, parse_hours
 from service_directory import CATEGORY_CODES, LANGUAGES, PLACE_SLUGS, Problem
+from service_directory.curation import load_with_lines
 from service_directory.records import Schedule, ScheduleException
 from service_directory.schedule import is_open, next_opening
 
@@ -111,29 +112,6 @@ def needs_of(reason: str | None, category: str | None) -> frozenset[str]:
 
 
 # --- reading the file ------------------------------------------------------------------------------
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that keeps the line of each mapping and of each of its keys."""
-
-
-def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        data[key] = loader.construct_object(value_node, deep=True)
-        lines[str(key)] = key_node.start_mark.line + 1
-    data["__line__"], data["__lines__"] = node.start_mark.line + 1, lines
-    return data
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-# Dates stay text, so that a bad date is reported as one rather than as a parser error.
-_LineLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 class _Reader:
     def __init__(self, file: str, default_hours: str) -> None:
         self.file = file
@@ -230,7 +208,7 @@ def load_teams(path: Path | None = None, default_hours: str = DEFAULT_HOURS) -> 
     file = path or DEFAULT_TEAMS_FILE
     name = str(file)
     try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (a safe loader)
+        data = load_with_lines(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
