@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 
@@ -40,3 +42,14 @@ def custom(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def button_payloads(replies: list[dict[str, Any]]) -> list[str]:
     return [b["payload"] for r in replies for b in r.get("buttons", [])]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """`check()`'s first truthy value, asked every 0.1 s; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
+
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Putokaz",
             "username": "putokaz_test_bot", "can_join_groups": False,
@@ -49,7 +51,7 @@ class Call:
     monotonic: float = field(default_factory=time.monotonic)  # when received, for latencies
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(LocalServer):
     """Serves `POST /bot<token>/<method>` with Telegram's `{"ok": ..., "result": ...}` envelope."""
 
     def __init__(self, token: str = TOKEN) -> None:
@@ -66,7 +68,6 @@ class FakeTelegramAPI:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._new_updates: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ test-facing API
@@ -102,49 +103,13 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeTelegramAPI:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True,
-                                        name="fake-telegram-api")
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake Telegram API did not start")
-        return self
+    server_name = "fake Telegram API"
 
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
+    def _on_loop(self) -> None:
         self._new_updates = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
 
-    async def _shutdown(self) -> None:
-        # A long-polling getUpdates may still be waiting for updates: end it first.
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
 
     # ------------------------------------------------------------------ HTTP
 

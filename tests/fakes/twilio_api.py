@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import socket
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from tests.fakes.server import LocalServer
 
 FAKE_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 FAKE_AUTH_TOKEN = "twilio-auth-token-for-tests"
@@ -70,7 +70,7 @@ class _Failure:
 
 
 @dataclass
-class FakeTwilioApi:
+class FakeTwilioApi(LocalServer):
     """Serves `POST /2010-04-01/Accounts/<AccountSid>/Messages.json` like Twilio, from a thread.
 
     Checks HTTP basic auth (AccountSid:AuthToken; 401 code 20003), the account in the path (404), To and From
@@ -104,45 +104,10 @@ class FakeTwilioApi:
             self._failures.extend([_Failure(status, code, retry_after)] * n)
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeTwilioApi:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        ready = threading.Event()
+    server_name = "fake Twilio API"
 
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            app = web.Application()
-            app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.SockSite(runner, sock).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-twilio-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("the fake Twilio API did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> FakeTwilioApi:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._handle)
 
     # -- the API -----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:

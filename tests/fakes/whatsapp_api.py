@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 FAKE_TOKEN = "EAAtest-token"
 FAKE_PHONE_NUMBER_ID = "106540352242922"
@@ -57,7 +57,7 @@ class _Failure:
 
 
 @dataclass
-class FakeWhatsAppApi:
+class FakeWhatsAppApi(LocalServer):
     """Serves `POST /<version>/<phone_number_id>/messages` like the Cloud API, from a thread.
 
     Checks `Authorization: Bearer <token>` (401 otherwise), the phone number id, and Meta's
@@ -98,54 +98,10 @@ class FakeWhatsAppApi:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeWhatsAppApi:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        ready = threading.Event()
-        problems: list[BaseException] = []
+    server_name = "fake WhatsApp API"
 
-        def serve() -> None:  # setup runs here too: start() may be called from a running loop
-            asyncio.set_event_loop(loop)
-            app = web.Application()
-            app.router.add_post("/{version}/{phone_number_id}/messages", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            try:
-                loop.run_until_complete(runner.setup())
-                loop.run_until_complete(web.SockSite(runner, sock).start())
-            except BaseException as exc:  # reported to start()
-                problems.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-whatsapp-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("the fake WhatsApp API did not start")
-        if problems:
-            raise problems[0]
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> FakeWhatsAppApi:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_post("/{version}/{phone_number_id}/messages", self._handle)
 
     # -- the API -----------------------------------------------------------------------------
 

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 import bot.console.events
+from tests.bot.console.browser import console_page
 from tests.live_gateway import PASSWORD, LiveGateway
 
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=window.__xss=1>"
 NINA_PASSWORD = "tea with mint in sid"
-
-
-@contextmanager
-def logged_in(browser: Browser, gateway: LiveGateway, username: str, password: str = PASSWORD) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB")  # its own cookies: a second person at another desk
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        page.goto(f"{gateway.url}/console/")
-        page.fill("#login-username", username)
-        page.fill("#login-password", password)
-        page.click("#login-submit")
-        expect(page.locator("#nav")).to_be_visible()
-        yield page
-        assert errors == [], errors
-    finally:
-        context.close()
 
 
 def test_an_admin_creates_a_counsellor_and_deactivating_them_logs_them_out(
@@ -49,7 +28,7 @@ def test_an_admin_creates_a_counsellor_and_deactivating_them_logs_them_out(
     # someone tries a user name made to break the audit page
     assert httpx.post(f"{gateway.url}/console/api/login", json={"username": XSS, "password": "nope"}).status_code == 401
 
-    with logged_in(chromium, gateway, "root") as admin:
+    with console_page(chromium, gateway, "root") as admin:
         expect(admin.locator("#tab-accounts")).to_be_visible()
         admin.click("#tab-accounts")
         expect(admin.locator('#accounts tr[data-username="root"] .role')).to_have_text("admin")
@@ -73,7 +52,7 @@ def test_an_admin_creates_a_counsellor_and_deactivating_them_logs_them_out(
         expect(admin.locator("#new-username")).to_have_value("")
 
         # the counsellor logs in at her own desk and sees the queue
-        with logged_in(chromium, gateway, "nina", NINA_PASSWORD) as nina:
+        with console_page(chromium, gateway, "nina", NINA_PASSWORD) as nina:
             expect(nina.locator("#tab-accounts")).to_be_hidden()
             expect(nina.locator("#tab-audit")).to_be_hidden()
             item = nina.locator(f'#queue li[data-handoff-id="{ticket.id}"]')
@@ -128,7 +107,7 @@ def test_an_idle_session_shows_the_login_form_with_a_reason(chromium: Browser, c
     later = {"by": dt.timedelta(0)}
     gateway.ctx.console_sessions = SessionPolicy(
         dt.timedelta(minutes=30), dt.timedelta(hours=12), lambda: dt.datetime.now(dt.timezone.utc) + later["by"])
-    with logged_in(chromium, gateway, "sara") as page:
+    with console_page(chromium, gateway, "sara") as page:
         expect(page.locator("#tab-audit")).to_be_visible()
         expect(page.locator("#tab-accounts")).to_be_hidden()
         expect(page.locator("body")).to_have_attribute("data-live", "live")  # the page has settled

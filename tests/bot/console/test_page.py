@@ -5,8 +5,6 @@ The gateway runs for real (no Rasa); the test plays the person by writing into t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,36 +13,13 @@ from sqlalchemy import select
 
 from bot.gateway import tables as t
 from bot.i18n.responses import Responses
+from tests.bot.console.browser import console_page
 from tests.live_gateway import PASSWORD, LiveGateway
 
 pytestmark = pytest.mark.browser
 
 RESPONSES = Responses.from_domain_dir()
 XSS = "<img src=x onerror=window.__xss=1>"
-
-
-@contextmanager
-def console_page(browser: Browser, gateway: LiveGateway, username: str) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if m.type == "error" and "CSP" in m.text else None,
-    )
-    try:
-        page.goto(f"{gateway.url}/console/")
-        expect(page.locator("#login-view")).to_be_visible()
-        page.fill("#login-username", username)
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-submit")
-        expect(page.locator("#nav")).to_be_visible()
-        yield page
-        assert errors == [], errors
-    finally:
-        context.close()
 
 
 def wait_live(page: Page) -> None:

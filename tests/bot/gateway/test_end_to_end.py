@@ -8,7 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.builders import (
     telegram_message_update,
     whatsapp_text_payload,
 )
+from tests.support import wait_for
 
 RESPONSES = Responses.from_domain_dir()
 SECRET = "tg-secret-0123456789"
@@ -35,16 +36,6 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 ALWAYS = "mo-su 00:00-24:00"

@@ -7,7 +7,6 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from bot.i18n.plural import days
 from bot.i18n.responses import Responses
 from bot.runner import Stack
 from tests.fakes.twilio_api import signed_webhook, whatsapp_form
+from tests.support import wait_for
 
 RESPONSES = Responses.from_domain_dir()
 _ids = iter(range(20_000, 10**9))
@@ -28,16 +28,6 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, str]
             return response.status, response.headers.get("Content-Type", ""), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Content-Type", ""), error.read().decode()
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def twilio_env(api: Any) -> dict[str, str]:
