@@ -59,12 +59,19 @@ class WebhookRejected(Exception):
 
 
 class SendFailed(Exception):
-    """The channel did not take the message. `retryable` for 429 and 5xx and network errors."""
+    """The channel did not take the message. `retryable` for 429 and 5xx and network errors.
 
-    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
+    `delivered`: how many parts of the message (a long text goes out as several messages) the channel had
+    accepted in all, counting those skipped with `resume_from`; a retry resumes from there, so no part
+    reaches the person twice.
+    """
+
+    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None, *,
+                 delivered: int = 0) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.delivered = delivered
 
 
 class Channel(Protocol):
@@ -73,9 +80,11 @@ class Channel(Protocol):
     def parse(self, headers: dict[str, str], body: bytes) -> ParsedWebhook:
         """Verify and translate a webhook request; raise WebhookRejected."""
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> str | None:
-        """Deliver one message; raise SendFailed. `window_open` is WhatsApp's 24-hour window. The channel's
-        id of the (last part of the) message, when it gives one."""
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
+                   resume_from: int = 0) -> str | None:
+        """Deliver one message; raise SendFailed. `window_open` is WhatsApp's 24-hour window; `resume_from`
+        skips the parts an earlier attempt delivered (SendFailed.delivered). The channel's id of the (last
+        part of the) message, when it gives one."""
 
     async def close(self) -> None:
         """Release connections."""

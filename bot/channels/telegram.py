@@ -10,7 +10,6 @@ import hmac
 import json
 import logging
 import re
-import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -58,8 +57,6 @@ ALLOWED_UPDATES = ("message", "callback_query")
 _KEY_PREFIX = "~p:"  # callback_data that stands for a payload too long for Telegram's 64 bytes
 _MAX_KEYS = 4096
 _MAX_PENDING_CALLBACKS = 1024
-_PROGRESS_TTL = 600.0  # seconds a half-sent message remembers how far it got
-_MAX_PROGRESS = 256
 _OUR_LANGUAGES = {"ar", "fa", "ps", "sr", "en"}
 _LANGUAGE_ALIASES = {"prs": "fa", "pes": "fa", "pbt": "ps", "pbu": "ps", "pst": "ps", "srp": "sr"}
 _UNSUPPORTED_CONTENT = ("contact", "dice", "poll", "game", "story", "invoice", "paid_media",
@@ -244,7 +241,6 @@ class TelegramChannel:
         self._closed = False
         self._long_payloads: OrderedDict[str, str] = OrderedDict()  # short key -> payload
         self._pending_callbacks: OrderedDict[str, str] = OrderedDict()  # message_key -> query id
-        self._progress: OrderedDict[tuple[str, Outbound], tuple[int, float]] = OrderedDict()
 
     @property
     def bot(self) -> Bot:
@@ -392,9 +388,10 @@ class TelegramChannel:
         per_row = 2 if all(len(b.title) <= SHORT_TITLE for b in buttons) else 1
         return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> str | None:
-        """Text (split to fit, buttons on the last part), then the venue. A retry of a message
-        that failed half-way resumes after the parts already delivered. The last part's message_id."""
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
+                   resume_from: int = 0) -> str | None:
+        """Text (split to fit, buttons on the last part), then the venue, from part `resume_from` on
+        (a retry skips what the failed attempt delivered: SendFailed.delivered). The last part's message_id."""
         chat_id: int | str = int(address) if re.fullmatch(r"-?\d+", address) else address
         markup = self.keyboard(message.buttons)
         steps: list[Callable[[], Awaitable[Message]]] = []
@@ -408,20 +405,14 @@ class TelegramChannel:
             lat, lon, title = message.location
             steps.append(self._place_step(chat_id, lat, lon, title, None if parts else markup))
 
-        progress_key = (address, message)
-        self._forget_stale_progress()
-        done = self._progress.pop(progress_key, (0, 0.0))[0]
         await self._ready()
         sent: Message | None = None
-        for n in range(done, len(steps)):
+        for n in range(min(resume_from, len(steps)), len(steps)):
             try:
                 sent = await steps[n]()
             except TelegramError as exc:
                 failed = _send_failed(exc)
-                if failed.retryable and n > 0:
-                    self._progress[progress_key] = (n, time.monotonic())
-                    while len(self._progress) > _MAX_PROGRESS:
-                        self._progress.popitem(last=False)
+                failed.delivered = n
                 log.info("telegram: send to chat %s failed at part %d/%d: %s",
                          _digest(address), n + 1, len(steps), failed)
                 raise failed from exc
@@ -438,12 +429,6 @@ class TelegramChannel:
             return lambda: self._bot.send_venue(chat_id, lat, lon, title=title, address=where,
                                                 reply_markup=markup)
         return lambda: self._bot.send_location(chat_id, lat, lon, reply_markup=markup)
-
-    def _forget_stale_progress(self) -> None:
-        now = time.monotonic()
-        for key, (_, when) in list(self._progress.items()):
-            if now - when > _PROGRESS_TTL:
-                del self._progress[key]
 
     # ------------------------------------------------------------------------ housekeeping
 

@@ -71,7 +71,7 @@ class TwilioSendFailed(SendFailed):
 
     def __init__(self, reason: str, retryable: bool, retry_after: float | None = None, *,
                  status: int | None = None, code: int | None = None) -> None:
-        super().__init__(reason, retryable, retry_after)
+        super().__init__(reason, retryable, retry_after)  # `delivered` is set by send
         self.status = status
         self.code = code
 
@@ -138,10 +138,12 @@ class TwilioChannel:
         return choice(text)
 
     # -- outbound --------------------------------------------------------------------------
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True) -> str | None:
-        """Each part through the Messages API; a place as a WhatsApp location (PersistentAction). Twilio's
-        message sid of the last part. Outside WhatsApp's 24-hour window only approved templates go out: the
-        message is refused for good rather than accepted by Twilio and dropped later (its error 63016)."""
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
+                   resume_from: int = 0) -> str | None:
+        """Each part through the Messages API, from part `resume_from` on; a place as a WhatsApp location
+        (PersistentAction). Twilio's message sid of the last part. Outside WhatsApp's 24-hour window only
+        approved templates go out: the message is refused for good rather than accepted by Twilio and dropped
+        later (its error 63016)."""
         if not window_open:
             raise TwilioSendFailed("the 24-hour WhatsApp window is closed: only an approved template can go out",
                                    retryable=False)
@@ -151,8 +153,12 @@ class TwilioChannel:
             forms.append({"Body": name or f"{latitude:.6f}, {longitude:.6f}",
                           "PersistentAction": f"geo:{latitude:.6f},{longitude:.6f}|{name}"})
         sid = None
-        for form in forms:
-            sid = await self._post({"To": address, "From": self.whatsapp_from, **form}, address)
+        for delivered in range(min(resume_from, len(forms)), len(forms)):
+            try:
+                sid = await self._post({"To": address, "From": self.whatsapp_from, **forms[delivered]}, address)
+            except TwilioSendFailed as exc:
+                exc.delivered = delivered
+                raise
         return sid
 
     async def _post(self, form: dict[str, str], address: str) -> str | None:

@@ -81,18 +81,13 @@ _MEDIA_KINDS: dict[str, InboundKind] = {
 
 
 class WhatsAppSendFailed(SendFailed):
-    """A SendFailed that also carries the HTTP status and Meta's error code, when there is one.
-
-    `delivered` counts the messages of the same Outbound that WhatsApp had already accepted
-    (a long text goes out as several messages).
-    """
+    """A SendFailed that also carries the HTTP status and Meta's error code, when there is one."""
 
     def __init__(self, reason: str, retryable: bool, retry_after: float | None = None, *,
                  status: int | None = None, code: int | None = None, delivered: int = 0) -> None:
-        super().__init__(reason, retryable, retry_after)
+        super().__init__(reason, retryable, retry_after, delivered=delivered)
         self.status = status
         self.code = code
-        self.delivered = delivered
 
 
 class WhatsAppChannel:
@@ -192,13 +187,14 @@ class WhatsAppChannel:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
+    async def send(self, address: str, message: Outbound, *, window_open: bool = True, resume_from: int = 0,
                    language: str | None = None, list_label: str | None = None) -> str | None:
         """Deliver one message; raise SendFailed (a WhatsAppSendFailed). The last request's message id (wamid).
 
         Inside the 24-hour customer-service window the message goes out as text, reply
         buttons (1-3), a list (4-10 buttons; beyond 10 only the first 10 are offered) and a
-        location pin, split to fit WhatsApp's limits.
+        location pin, split to fit WhatsApp's limits. `resume_from` skips the requests an earlier
+        attempt got accepted (its WhatsAppSendFailed.delivered).
 
         Outside the window (`window_open=False`) WhatsApp delivers only approved templates:
         the message itself is NOT sent. The re-engagement template named in
@@ -210,7 +206,9 @@ class WhatsAppChannel:
         if not window_open:
             return _message_id(await self._send_template(address, language or getattr(message, "language", None)))
         answer: dict[str, Any] = {}
-        for delivered, payload in enumerate(self.payloads(address, message, list_label=list_label)):
+        payloads = self.payloads(address, message, list_label=list_label)
+        for delivered in range(min(resume_from, len(payloads)), len(payloads)):
+            payload = payloads[delivered]
             try:
                 answer = await self._post(payload, address)
             except WhatsAppSendFailed as exc:

@@ -120,20 +120,22 @@ class Courier:
         if channel is None:
             return Settled(row.id, "failed", error=f"the {conversation.channel} channel is not configured")
         try:
-            channel_id = await channel.send(conversation.address, row.outbound, window_open=window_open)
+            channel_id = await channel.send(conversation.address, row.outbound, window_open=window_open,
+                                            resume_from=row.parts_sent)
         except SendFailed as exc:
             reason = str(exc) or type(exc).__name__
             if not exc.retryable:
                 log.warning("gateway: %s refused message %s of conversation %s for good: %s", conversation.channel,
                             row.id, conversation.id, reason)
                 return Settled(row.id, "failed", error=reason)
-            return self._later(conversation, row, reason, exc.retry_after)
+            return self._later(conversation, row, reason, exc.retry_after, max(row.parts_sent, exc.delivered))
         except Exception as exc:  # a bug in an adapter must not lose the message: try again later
             log.exception("gateway: sending message %s of conversation %s failed", row.id, conversation.id)
-            return self._later(conversation, row, f"{type(exc).__name__}: {exc}", None)
+            return self._later(conversation, row, f"{type(exc).__name__}: {exc}", None, row.parts_sent)
         return Settled(row.id, "sent", channel_message_id=str(channel_id)[:128] if channel_id else None)
 
-    def _later(self, conversation: Conversation, row: OutgoingRow, reason: str, retry_after: float | None) -> Settled:
+    def _later(self, conversation: Conversation, row: OutgoingRow, reason: str, retry_after: float | None,
+               parts_sent: int) -> Settled:
         if now() - row.created_at > GIVE_UP:
             log.warning("gateway: message %s of conversation %s given up after %d attempts: %s", row.id,
                         conversation.id, row.attempts + 1, reason)
@@ -141,7 +143,8 @@ class Courier:
         delay = retry_after if retry_after is not None else min(self.retry_seconds * 2 ** row.attempts, MAX_BACKOFF)
         log.info("gateway: %s message %s of conversation %s retried in %.1f s: %s", conversation.channel, row.id,
                  conversation.id, delay, reason)
-        return Settled(row.id, "pending", error=reason, retry_at=now() + dt.timedelta(seconds=delay))
+        return Settled(row.id, "pending", error=reason, retry_at=now() + dt.timedelta(seconds=delay),
+                       parts_sent=parts_sent)
 
     def _wake(self, conversation_id: str, at: dt.datetime | None) -> None:
         """Try again in this process when the retry time comes (the background job is the safety net)."""

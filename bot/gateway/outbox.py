@@ -31,6 +31,7 @@ class OutgoingRow:
     outbound: Outbound
     attempts: int
     created_at: dt.datetime
+    parts_sent: int = 0  # parts of a split message an earlier attempt delivered
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Settled:
     channel_message_id: str | None = None
     error: str | None = None
     retry_at: dt.datetime | None = None
+    parts_sent: int = 0  # while pending: the parts delivered so far, skipped on the retry
 
 
 def to_json(outbound: Outbound) -> dict[str, Any]:
@@ -69,7 +71,7 @@ _FAILED = update(t.outbox).where(and_(t.outbox.c.id == bindparam("row_id"), t.ou
     status="failed", error=bindparam("reason"), attempts=t.outbox.c.attempts + 1, owner=None, lease_until=None)
 _RETRY = update(t.outbox).where(and_(t.outbox.c.id == bindparam("row_id"), t.outbox.c.status == "pending")).values(
     error=bindparam("reason"), attempts=t.outbox.c.attempts + 1, next_attempt_at=bindparam("retry_at"), owner=None,
-    lease_until=None)
+    lease_until=None, parts_sent=bindparam("parts_sent"))
 
 
 class Outbox:
@@ -128,7 +130,8 @@ class Outbox:
                              .values(owner=None, lease_until=None))
                 return _conversation(row), []
         return _conversation(row), [
-            OutgoingRow(r.id, r.message_id, from_json(r.payload), r.attempts, aware(r.created_at))  # type: ignore[arg-type]
+            OutgoingRow(r.id, r.message_id, from_json(r.payload), r.attempts, aware(r.created_at),  # type: ignore[arg-type]
+                        r.parts_sent or 0)
             for r in rows]
 
     def settle(self, results: list[Settled]) -> None:
@@ -140,8 +143,8 @@ class Outbox:
             sent = [{"row_id": r.id, "channel_id": r.channel_message_id, "at": at}
                     for r in results if r.status == "sent"]
             failed = [{"row_id": r.id, "reason": (r.error or "")[:MAX_ERROR]} for r in results if r.status == "failed"]
-            retry = [{"row_id": r.id, "reason": (r.error or "")[:MAX_ERROR], "retry_at": r.retry_at}
-                     for r in results if r.status == "pending"]
+            retry = [{"row_id": r.id, "reason": (r.error or "")[:MAX_ERROR], "retry_at": r.retry_at,
+                      "parts_sent": r.parts_sent} for r in results if r.status == "pending"]
             for statement, params in ((_SENT, sent), (_FAILED, failed), (_RETRY, retry)):
                 if params:
                     conn.execute(statement, params)

@@ -174,6 +174,7 @@ outbox = Table(
     Column("payload", JSON, nullable=False),  # the Outbound: text, buttons, location, rtl
     Column("status", String(8), nullable=False, default="pending"),  # pending | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
+    Column("parts_sent", Integer, nullable=False, default=0, server_default="0"),  # of a split message, so far
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # backoff after a transient failure
     Column("owner", String(36), nullable=True),  # the gateway process sending it now...
     Column("lease_until", DateTime(timezone=True), nullable=True),  # ...until then (a crashed one's rows go on)

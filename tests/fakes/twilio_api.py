@@ -98,10 +98,12 @@ class FakeTwilioApi(LocalServer):
         """The forms of the messages the fake accepted, in order."""
         return [call.form for call in self.calls if call.status == 201]
 
-    def fail_next(self, status: int, n: int = 1, *, code: int | None = None, retry_after: str | None = None) -> None:
-        """Answer the next `n` requests with `status` and Twilio's error body for it (`code` overrides)."""
+    def fail_next(self, status: int, n: int = 1, *, code: int | None = None, retry_after: str | None = None,
+                  after: int = 0) -> None:
+        """Answer the next `n` requests (after letting `after` through) with `status` and Twilio's error body
+        for it (`code` overrides)."""
         with self._lock:
-            self._failures.extend([_Failure(status, code, retry_after)] * n)
+            self._failures.extend([None] * after + [_Failure(status, code, retry_after)] * n)
 
     # -- lifecycle ---------------------------------------------------------------------------
     server_name = "fake Twilio API"

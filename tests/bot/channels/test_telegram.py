@@ -367,9 +367,10 @@ async def test_retry_after_a_partial_send_resumes(channel: TelegramChannel,
                                                   telegram_api: FakeTelegramAPI) -> None:
     message = Outbound(text="\n\n".join(["Lorem ipsum dolor sit amet. " * 100] * 3))
     telegram_api.fail_next(500, method="sendMessage", after=1)
-    with pytest.raises(SendFailed):
+    with pytest.raises(SendFailed) as caught:
         await channel.send("111222333", message)
-    await channel.send("111222333", message)
+    assert caught.value.retryable and caught.value.delivered == 1
+    await channel.send("111222333", message, resume_from=caught.value.delivered)
     delivered = [c.params["text"] for c in telegram_api.calls_to("sendMessage") if c.status == 200]
     assert delivered == split_text(message.text)  # each part exactly once, in order
 

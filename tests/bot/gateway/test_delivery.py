@@ -15,7 +15,12 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.base import Button, Channel, Outbound
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import split_text as telegram_split
+from bot.channels.twilio import TwilioChannel
+from bot.channels.twilio import render as twilio_render
+from bot.channels.whatsapp import TEXT_LIMIT as WHATSAPP_TEXT_LIMIT
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp import split_text as whatsapp_split
 from bot.gateway import tables as t
 from bot.gateway.kv import MemoryKV
 from bot.gateway.outbox import Outbox, Settled
@@ -45,6 +50,10 @@ def telegram(api: Any) -> TelegramChannel:
 
 def whatsapp(api: Any) -> WhatsAppChannel:
     return WhatsAppChannel(api.token, api.phone_number_id, base_url=api.base_url)
+
+
+def twilio(api: Any) -> TwilioChannel:
+    return TwilioChannel(api.account_sid, api.auth_token, "+15005550006", api.base_url)
 
 
 def conversation(gateway: Gateway, channel: str = "telegram", address: str = CHAT) -> Conversation:
@@ -226,5 +235,64 @@ def test_a_new_gateway_delivers_what_a_stopped_one_left_pending(engine: Engine, 
         await after.idle()
         assert len(texts_sent(telegram_api)) == 2
         await after.channels["telegram"].close()
+
+    run(main)
+
+
+# A text long enough for several messages on every channel (Telegram and WhatsApp take 4,096 characters,
+# Twilio 1,600), each paragraph numbered.
+LONG = "\n\n".join(f"Part {n}. " + "Information about services. " * 140 for n in range(1, 4))
+
+
+def bodies(name: str, api: Any) -> list[str]:
+    if name == "telegram":
+        return texts_sent(api)
+    if name == "whatsapp":
+        return [c.json["text"]["body"] for c in api.calls if c.status == 200]
+    return [form["Body"] for form in api.sent]
+
+
+def parts(name: str, text: str) -> list[str]:
+    """What the channel's adapter makes of the text."""
+    if name == "telegram":
+        return telegram_split(text)
+    if name == "whatsapp":
+        return whatsapp_split(text, WHATSAPP_TEXT_LIMIT)
+    return twilio_render(Outbound(text))
+
+
+@pytest.mark.parametrize("name", ["telegram", "whatsapp", "twilio"])
+def test_a_split_message_that_failed_half_way_is_resumed_by_a_new_gateway_without_repeating_a_part(
+        engine: Engine, name: str, request: pytest.FixtureRequest) -> None:
+    api = request.getfixturevalue(f"{name}_api")
+    make = {"telegram": telegram, "whatsapp": whatsapp, "twilio": twilio}[name]
+    address = {"telegram": CHAT, "whatsapp": WA_ID, "twilio": f"whatsapp:+{WA_ID}"}[name]
+    expected = parts(name, LONG)
+    assert len(expected) >= 3
+
+    async def main() -> None:
+        before = make_gateway(engine, {name: make(api)}, retry_seconds=0.3)
+        talk = conversation(before, name, address)
+        if name == "telegram":
+            api.fail_next(502, 1, method="sendMessage", after=2)
+        else:
+            api.fail_next(502, 1, after=2)
+        assert await before.deliver(talk, Outbound(LONG), "bot") is True  # recorded: it waits for its retry
+        before.courier.close()  # the gateway stops before the retry
+        await before.channels[name].close()
+        assert bodies(name, api) == expected[:2]
+        [row] = rows(engine)
+        assert (row.status, row.parts_sent, row.attempts) == ("pending", 2, 1)
+
+        after = make_gateway(engine, {name: make(api)})
+        with engine.begin() as conn:  # the stopped gateway's lease and retry time have run out
+            conn.execute(update(t.outbox).values(lease_until=None, next_attempt_at=None))
+        await after.deliver_due()
+        await after.idle()
+        assert bodies(name, api) == expected  # each part once, in order
+        [row] = rows(engine)
+        assert row.status == "sent"
+        after.courier.close()
+        await after.channels[name].close()
 
     run(main)

@@ -1,0 +1,23 @@
+"""outbox: how many parts of a split message the channel took, so a retry sends only the rest
+
+Revision ID: gw0004
+Revises: gw0003a, gw0003b, gw0003c
+Create Date: 2026-11-28 05:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = 'gw0004'
+down_revision = ('gw0003a', 'gw0003b', 'gw0003c')
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('gw_outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('parts_sent', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('gw_outbox', schema=None) as batch_op:
+        batch_op.drop_column('parts_sent')
