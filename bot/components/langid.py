@@ -49,6 +49,7 @@ W = {
     "yeh_mixed_ps": 2.0,  # ي together with ی/ک/پ/چ/ژ/گ: the Pashto keyboard
     "ar_letter": 1.5,  # ة ى ؤ, each up to three
     "ar_hamza": 2.0,  # أ إ: Persian rarely, Pashto never writes the hamza on alef
+    "ps_hamza": 2.0,  # ... so أ إ also count against Pashto
     "ar_kaf": 2.5,  # ك: Persian and Pashto keyboards write ک
     "al": 0.8,  # a word starting with the article ال, up to three
     "lex": 2.0,  # a function or chat word of the language
@@ -468,6 +469,7 @@ class LanguageDetector:
             logits["ar"] += W["ar_kaf"]
         if "أ" in text or "إ" in text:
             logits["ar"] += W["ar_hamza"]
+            logits["ps"] -= W["ps_hamza"]
         logits["ar"] += W["al"] * min(sum(1 for w in words if w.startswith("ال") and len(w) >= 4), 3)
 
         folded = [fold(w) for w in words]
