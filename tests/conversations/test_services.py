@@ -6,6 +6,9 @@ import pytest
 
 from bot.i18n.responses import Responses
 from bot.runner import Stack
+from service_directory import open_directory
+from service_directory.query import Query, search
+from service_directory.records import pick
 from tests.support import button_payloads, new_sender, talk, texts
 
 RESPONSES = Responses.from_domain_dir()
@@ -26,6 +29,26 @@ def test_service_question_answers_with_cards_in_the_language(rasa_stack: Stack, 
     assert RESPONSES.text("label_last_checked", language) in text
     assert RESPONSES.text("label_address", language) in text
     assert "1. " in text
+
+# Lost family, said as people say it, not as the category's name: family tracing, not a general question.
+LOST_FAMILY = {
+    "en": "we lost my family on the way here",
+    "ar": "ضيعت اهلي عالحدود وما بعرف وين هني",
+    "fa": "تو راه خانوادمو گم کردم، نمیدونم کجان",
+    "ps": "په لاره کې کورنۍ مې ورکه شوه، نه پوهیږم چېرته دي",
+    "sr": "izgubio sam porodicu na granici, ne znam gde su",
+}
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize("language", sorted(LOST_FAMILY))
+def test_lost_family_leads_to_family_tracing_services(rasa_stack: Stack, language: str) -> None:
+    sender = new_sender()
+    first = talk(rasa_stack.rasa_url, sender, LOST_FAMILY[language])
+    assert texts(first) == RESPONSES.text("utter_ask_city", language)
+    second = texts(talk(rasa_stack.rasa_url, sender, '/inform{"city": "belgrade"}'))
+    [best, *_] = search(open_directory(), Query(category="family_tracing", place="belgrade"))
+    assert pick(best.service.name, language) in second
 
 
 @pytest.mark.rasa
