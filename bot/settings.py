@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,26 @@ def _twilio(env: Mapping[str, str]) -> str:
     return env.get("TWILIO_ACCOUNT_SID", "").strip()
 
 
+_CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+
+
+def _content_sids(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """TWILIO_REENGAGE_CONTENT: one approved content template ("HX" and 32 hex digits) for every language, or
+    one per language ("en=HX...,ar=HX..."; the first is the default)."""
+    raw = env.get("TWILIO_REENGAGE_CONTENT", "").strip()
+    pairs = []
+    for n, item in enumerate(filter(None, (i.strip() for i in raw.split(","))), 1):
+        language, _, sid = item.rpartition("=")
+        language = language.strip().lower()
+        if language and language not in ("en", "ar", "fa", "ps", "sr"):
+            raise SettingsError(f"TWILIO_REENGAGE_CONTENT, item {n}: {language!r} is not en, ar, fa, ps or sr")
+        if not _CONTENT_SID.fullmatch(sid.strip()):
+            raise SettingsError(f"TWILIO_REENGAGE_CONTENT, item {n}: {sid.strip()!r} is not a content SID "
+                                "(HX and 32 hexadecimal digits)")
+        pairs.append((language, sid.strip()))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 8000
@@ -128,6 +149,7 @@ class Settings:
     twilio_whatsapp_from: str = ""  # "whatsapp:+14155238886"
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_webhook_url: str = ""  # the public URL Twilio signs, when a proxy changes it; default: the request's
+    twilio_reengage_content: tuple[tuple[str, str], ...] = ()  # (language or "", ContentSid HX...) pairs
     retention_days: int = 30
     rate_limit_per_minute: int = 20
     handoff_unclaimed_minutes: int = 15
@@ -177,6 +199,7 @@ class Settings:
             twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM", "").strip(),
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/") or "https://api.twilio.com",
             twilio_webhook_url=env.get("TWILIO_WEBHOOK_URL", "").strip(),
+            twilio_reengage_content=_content_sids(env),
             retention_days=_int(env, "PUTOKAZ_RETENTION_DAYS", 30, 1),
             rate_limit_per_minute=_int(env, "PUTOKAZ_RATE_LIMIT_PER_MINUTE", 20, 1),
             handoff_unclaimed_minutes=_int(env, "PUTOKAZ_HANDOFF_UNCLAIMED_MINUTES", 15, 1),

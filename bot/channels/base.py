@@ -80,14 +80,22 @@ class Channel(Protocol):
     def parse(self, headers: dict[str, str], body: bytes) -> ParsedWebhook:
         """Verify and translate a webhook request; raise WebhookRejected."""
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
-                   resume_from: int = 0) -> str | None:
-        """Deliver one message; raise SendFailed. `window_open` is WhatsApp's 24-hour window; `resume_from`
-        skips the parts an earlier attempt delivered (SendFailed.delivered). The channel's id of the (last
-        part of the) message, when it gives one."""
+    async def send(self, address: str, message: Outbound, *, resume_from: int = 0) -> str | None:
+        """Deliver one message; raise SendFailed. `resume_from` skips the parts an earlier attempt delivered
+        (SendFailed.delivered). The channel's id of the (last part of the) message, when it gives one."""
 
     async def close(self) -> None:
         """Release connections."""
+
+
+class WindowedChannel(Channel, Protocol):
+    """A channel that takes free-form messages only within 24 hours of the person's last message (WhatsApp,
+    directly or through Twilio). Outside that window the gateway holds the messages, sends the approved
+    re-engagement template once, and delivers what it held when the person writes again."""
+
+    async def reengage(self, address: str, language: str | None) -> str | None:
+        """Send the re-engagement template, in `language` where it exists; raise SendFailed (not retryable
+        when no template is configured). The channel's message id."""
 
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,18}\d")

@@ -388,8 +388,7 @@ class TelegramChannel:
         per_row = 2 if all(len(b.title) <= SHORT_TITLE for b in buttons) else 1
         return InlineKeyboardMarkup([keys[i:i + per_row] for i in range(0, len(keys), per_row)])
 
-    async def send(self, address: str, message: Outbound, *, window_open: bool = True,
-                   resume_from: int = 0) -> str | None:
+    async def send(self, address: str, message: Outbound, *, resume_from: int = 0) -> str | None:
         """Text (split to fit, buttons on the last part), then the venue, from part `resume_from` on
         (a retry skips what the failed attempt delivered: SendFailed.delivered). The last part's message_id."""
         chat_id: int | str = int(address) if re.fullmatch(r"-?\d+", address) else address

@@ -83,12 +83,15 @@ class TwilioChannel:
     numbered_buttons = True  # buttons go out as a numbered list; the gateway maps "2" back (see `choice`)
 
     def __init__(self, account_sid: str, auth_token: str, whatsapp_from: str, base_url: str | None = None,
-                 webhook_url: str | None = None) -> None:
+                 webhook_url: str | None = None, reengage_content: dict[str, str] | None = None) -> None:
+        """`reengage_content`: the approved re-engagement content template's SID per language ("" for any
+        language; else the first one is the default)."""
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.whatsapp_from = whatsapp_from if whatsapp_from.startswith("whatsapp:") else f"whatsapp:{whatsapp_from}"
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.webhook_url = webhook_url or None  # the public URL Twilio signs, when a proxy changes ours
+        self.reengage_content = dict(reengage_content or {})
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._client: httpx.AsyncClient | None = None
 
@@ -160,6 +163,16 @@ class TwilioChannel:
                 exc.delivered = delivered
                 raise
         return sid
+
+    async def reengage(self, address: str, language: str | None) -> str | None:
+        """The re-engagement content template (WindowedChannel), in `language` when one is configured for it,
+        else the default: sent with ContentSid and no Body, as Twilio requires outside the 24-hour window."""
+        content = self.reengage_content
+        sid = content.get(language or "") or content.get("") or next(iter(content.values()), None)
+        if not sid:
+            raise TwilioSendFailed("the 24-hour WhatsApp window is closed and no re-engagement content template "
+                                   "is configured (TWILIO_REENGAGE_CONTENT)", retryable=False)
+        return await self._post({"To": address, "From": self.whatsapp_from, "ContentSid": sid}, address)
 
     async def _post(self, form: dict[str, str], address: str) -> str | None:
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"

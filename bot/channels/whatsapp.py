@@ -198,13 +198,13 @@ class WhatsAppChannel:
 
         Outside the window (`window_open=False`) WhatsApp delivers only approved templates:
         the message itself is NOT sent. The re-engagement template named in
-        `templates["reengage"]` (env WHATSAPP_TEMPLATE_REENGAGE) goes instead, in `language`
-        (or the message's `language` attribute, when it has one) if the template exists in
-        it, else in `templates["reengage_language"]` (default "en"). Without a configured
-        template this raises a non-retryable SendFailed.
+        `templates["reengage"]` (env WHATSAPP_TEMPLATE_REENGAGE) goes instead (`reengage`), in
+        `language` if the template exists in it, else in `templates["reengage_language"]`
+        (default "en"). Without a configured template this raises a non-retryable SendFailed.
+        The gateway never asks for that: it holds the message and calls `reengage` itself.
         """
         if not window_open:
-            return _message_id(await self._send_template(address, language or getattr(message, "language", None)))
+            return await self.reengage(address, language)
         answer: dict[str, Any] = {}
         payloads = self.payloads(address, message, list_label=list_label)
         for delivered in range(min(resume_from, len(payloads)), len(payloads)):
@@ -215,6 +215,11 @@ class WhatsAppChannel:
                 exc.delivered = delivered
                 raise
         return _message_id(answer)
+
+    async def reengage(self, address: str, language: str | None) -> str | None:
+        """The re-engagement template (WindowedChannel): `templates["reengage"]` in `language` when WhatsApp has
+        it in that language, else in the default one. The request's message id (wamid)."""
+        return _message_id(await self._send_template(address, language))
 
     async def mark_read(self, message_key: str) -> None:
         """Send the read receipt (blue ticks) for an inbound message id (wamid)."""

@@ -53,7 +53,8 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
 
         channels["twilio"] = TwilioChannel(settings.twilio_account_sid, settings.twilio_auth_token.value,
                                            settings.twilio_whatsapp_from, settings.twilio_api_base_url,
-                                           settings.twilio_webhook_url or None)
+                                           settings.twilio_webhook_url or None,
+                                           dict(settings.twilio_reengage_content))
     return channels
 
 

@@ -19,14 +19,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels.base import Channel, Outbound, SendFailed
-from bot.gateway.outbox import Outbox, OutgoingRow, Settled, Status
+from bot.channels.base import Channel, Outbound, SendFailed, WindowedChannel
+from bot.gateway.outbox import HELD, Outbox, OutgoingRow, Settled, Status
 from bot.gateway.store import Conversation, now
 
 log = logging.getLogger("putokaz.gateway")
 GIVE_UP = dt.timedelta(hours=24)  # WhatsApp's window is closed by then, and the person has long moved on
 MAX_BACKOFF = 300.0
 WINDOW = 86400.0  # WhatsApp's customer-service window, seconds
+HOLD = dt.timedelta(days=7)  # messages held for a closed window wait this long for the person to write again
+NOT_BACK = "not delivered: the person did not write again within 7 days of the re-engagement template"
 
 
 @dataclass
@@ -106,22 +108,52 @@ class Courier:
             channel = self.channels.get(conversation.channel)
             last_in = conversation.last_inbound_at
             window_open = last_in is not None and (now() - last_in).total_seconds() < WINDOW
-            for row in rows:
-                result = await self._send_one(channel, conversation, row, window_open)
-                results.append(result)
-                if result.status == "pending":  # later messages wait: they must not overtake this one
-                    self._wake(conversation_id, result.retry_at)
-                    break
+            if not window_open and hasattr(channel, "reengage"):
+                results = await self._hold(channel, conversation, rows)  # type: ignore[arg-type]
+            else:
+                for row in rows:
+                    result = await self._send_one(channel, conversation, row)
+                    results.append(result)
+                    if result.status == "pending":  # later messages wait: they must not overtake this one
+                        self._wake(conversation_id, result.retry_at)
+                        break
             await asyncio.to_thread(self.outbox.settle, results)
         return {r.id: r for r in results}
 
-    async def _send_one(self, channel: Channel | None, conversation: Conversation, row: OutgoingRow,
-                        window_open: bool) -> Settled:
+    async def _hold(self, channel: WindowedChannel, conversation: Conversation,
+                    rows: list[OutgoingRow]) -> list[Settled]:
+        """WhatsApp's 24-hour window is closed: send the re-engagement template (once since the person last
+        wrote) and keep the messages until they write again (`Store.accept` releases them) or HOLD runs out."""
+        results = [Settled(r.id, "failed", error=NOT_BACK) for r in rows if now() - r.created_at > HOLD]
+        waiting = rows[len(results):]
+        if not waiting:
+            return results
+        sent_since = conversation.reengaged_at is not None and (
+            conversation.last_inbound_at is None or conversation.reengaged_at > conversation.last_inbound_at)
+        if not sent_since:
+            try:
+                await channel.reengage(conversation.address, conversation.language)
+            except SendFailed as exc:
+                reason = str(exc) or type(exc).__name__
+                if not exc.retryable:
+                    log.warning("gateway: %s re-engagement template for conversation %s refused: %s",
+                                conversation.channel, conversation.id, reason)
+                    return results + [Settled(r.id, "failed", error=reason) for r in waiting]
+                later = self._later(conversation, waiting[0], reason, exc.retry_after, waiting[0].parts_sent)
+                if later.status == "pending":
+                    self._wake(conversation.id, later.retry_at)
+                return [*results, later]
+            await asyncio.to_thread(self.outbox.store.update_conversation, conversation.id, reengaged_at=now())
+            log.info("gateway: %s window closed for conversation %s: re-engagement template sent, %d message(s) "
+                     "held", conversation.channel, conversation.id, len(waiting))
+        return results + [Settled(r.id, "pending", error=HELD, retry_at=r.created_at + HOLD, parts_sent=r.parts_sent)
+                          for r in waiting]
+
+    async def _send_one(self, channel: Channel | None, conversation: Conversation, row: OutgoingRow) -> Settled:
         if channel is None:
             return Settled(row.id, "failed", error=f"the {conversation.channel} channel is not configured")
         try:
-            channel_id = await channel.send(conversation.address, row.outbound, window_open=window_open,
-                                            resume_from=row.parts_sent)
+            channel_id = await channel.send(conversation.address, row.outbound, resume_from=row.parts_sent)
         except SendFailed as exc:
             reason = str(exc) or type(exc).__name__
             if not exc.retryable:

@@ -22,6 +22,7 @@ from bot.gateway.store import Conversation, Store, _conversation, aware, now
 Status = Literal["pending", "sent", "failed"]
 LEASE_SECONDS = 60.0  # longer than one send with its timeouts (Telegram 5 s, Meta 15 s per request)
 MAX_ERROR = 300
+HELD = "held: WhatsApp's 24-hour window is closed; the re-engagement template asked the person to write again"
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,15 @@ class Outbox:
         return {r.message_id: (r.status, r.error) for r in rows}
 
     def annotate(self, conversation_id: str, transcript: list[dict[str, Any]]) -> None:
-        """Add `delivery` to each transcript message: "sent", "pending" (being retried), "not delivered" (the
-        channel refused it; `delivery_error` says why) or None (not sent through a channel: the person's own)."""
+        """Add `delivery` to each transcript message: "sent", "pending" (being retried), "held" (WhatsApp's window
+        is closed: it goes when the person writes again), "not delivered" (the channel refused it;
+        `delivery_error` says why) or None (not sent through a channel: the person's own)."""
         deliveries = self.deliveries(conversation_id)
+        first_held = min((i for i, (status, error) in deliveries.items() if status == "pending" and error == HELD),
+                         default=None)
         for message in transcript:
             status, error = deliveries.get(message["id"], (None, None))
-            message["delivery"] = "not delivered" if status == "failed" else status
+            held = status == "pending" and first_held is not None and message["id"] >= first_held  # or behind one
+            message["delivery"] = "not delivered" if status == "failed" else "held" if held else status
             message["delivery_error"] = error if status == "failed" else None
 

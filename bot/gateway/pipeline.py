@@ -50,9 +50,11 @@ class Gateway:
     # --- intake ----------------------------------------------------------------------------------
     async def receive(self, inbound: Inbound) -> bool:
         """Keep the message and schedule it; False for a duplicate delivery (already kept)."""
-        conversation, accepted = await asyncio.to_thread(self.store.receive, inbound)
+        conversation, accepted, released = await asyncio.to_thread(self.store.receive, inbound)
         if not accepted:
             return False
+        if released:  # replies held for WhatsApp's closed window (or waiting for a retry) go now, in order
+            self.courier.kick(conversation.id)
         self.kick(conversation.id)
         return True
 

@@ -40,6 +40,7 @@ class Conversation:
     last_inbound_at: dt.datetime | None
     apology_sent_at: dt.datetime | None
     notice_sent_at: dt.datetime | None
+    reengaged_at: dt.datetime | None = None  # when a re-engagement template last went out (WhatsApp)
 
     def __repr__(self) -> str:  # the address is personal data: keep it out of logs and tracebacks
         return f"Conversation(id={self.id!r}, channel={self.channel!r}, mode={self.mode!r})"
@@ -64,6 +65,10 @@ _BY_ID = select(t.conversations).where(t.conversations.c.id == bindparam("conver
 _TOUCH = update(t.conversations).where(t.conversations.c.id == bindparam("conversation_id")).values(
     last_inbound_at=bindparam("at"))
 _KEEP = insert(t.inbox)
+# The person wrote: what waited for them (WhatsApp's closed window) or for a retry goes now.
+_RELEASE = update(t.outbox).where(and_(
+    t.outbox.c.conversation_id == bindparam("released_conversation"), t.outbox.c.status == "pending",
+    t.outbox.c.next_attempt_at.is_not(None))).values(next_attempt_at=None)
 _PENDING = select(t.inbox).where(and_(
     t.inbox.c.conversation_id == bindparam("conversation_id"), t.inbox.c.status == "pending",
     or_(t.inbox.c.next_attempt_at.is_(None), t.inbox.c.next_attempt_at <= bindparam("now")))).order_by(t.inbox.c.id)
@@ -117,6 +122,10 @@ class Store:
     # inbox -------------------------------------------------------------------------------------
     def accept(self, inbound: Inbound, conversation_id: str) -> bool:
         """Keep an inbound message for processing; False when the channel already delivered it."""
+        return self._accept(inbound, conversation_id)[0]
+
+    def _accept(self, inbound: Inbound, conversation_id: str) -> tuple[bool, bool]:
+        """(kept, outgoing messages released: they waited for the person or for a retry)."""
         try:
             with self._writes, self.engine.begin() as conn:
                 conn.execute(_KEEP, {
@@ -125,15 +134,16 @@ class Store:
                     "longitude": inbound.longitude, "language_hint": inbound.language_hint, "status": "pending",
                     "attempts": 0, "received_at": now()})
                 conn.execute(_TOUCH, {"conversation_id": conversation_id, "at": now()})
+                released = conn.execute(_RELEASE, {"released_conversation": conversation_id}).rowcount
         except IntegrityError:
-            return False
-        return True
+            return False, False
+        return True, bool(released)
 
-    def receive(self, inbound: Inbound) -> tuple[Conversation, bool]:
+    def receive(self, inbound: Inbound) -> tuple[Conversation, bool, bool]:
         """`conversation_for` then `accept`, in one call (one thread hop for the gateway's webhook).
-        (the conversation, False for a duplicate delivery)"""
+        (the conversation, False for a duplicate delivery, whether outgoing messages were released)"""
         conversation, _ = self.conversation_for(inbound.channel, inbound.address)
-        return conversation, self.accept(inbound, conversation.id)
+        return (conversation, *self._accept(inbound, conversation.id))
 
     def pending(self, conversation_id: str) -> list[PendingMessage]:
         """Messages not yet handled whose retry time has come, oldest first."""
@@ -229,4 +239,4 @@ def _conversation(row: Any) -> Conversation:
     return Conversation(id=row.id, channel=row.channel, address=row.address, language=row.language, script=row.script,
                         city=row.city, mode=row.mode, created_at=aware(row.created_at),  # type: ignore[arg-type]
                         last_inbound_at=aware(row.last_inbound_at), apology_sent_at=aware(row.apology_sent_at),
-                        notice_sent_at=aware(row.notice_sent_at))
+                        notice_sent_at=aware(row.notice_sent_at), reengaged_at=aware(row.reengaged_at))

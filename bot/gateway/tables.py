@@ -33,6 +33,7 @@ conversations = Table(
     Column("last_inbound_at", DateTime(timezone=True), nullable=True),
     Column("apology_sent_at", DateTime(timezone=True), nullable=True),
     Column("notice_sent_at", DateTime(timezone=True), nullable=True),
+    Column("reengaged_at", DateTime(timezone=True), nullable=True),  # last WhatsApp re-engagement template
     UniqueConstraint("channel", "address", name="uq_gw_conversation_address"),
 )
 

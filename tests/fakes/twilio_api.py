@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -153,6 +154,10 @@ def _invalid(form: dict[str, str]) -> tuple[int, str] | None:
         return 21603, "A 'From' phone number is required."
     if form["To"].startswith("whatsapp:") != form["From"].startswith("whatsapp:"):
         return 21910, "Invalid From and To pair. From and To should be of the same channel"
+    if "ContentSid" in form:  # a content template
+        if not re.fullmatch(r"HX[0-9a-fA-F]{32}", form["ContentSid"]):
+            return 21655, "The ContentSid is Invalid."
+        return None
     if not form.get("Body") and not form.get("PersistentAction") and not form.get("MediaUrl"):
         return 21602, "Message body is required."
     if len(form.get("Body", "")) > BODY_LIMIT:

@@ -433,7 +433,9 @@
     div.setAttribute("data-message-id", String(m.id));
     var who = m.author === "counsellor" ? (m.author_name || "counsellor") : m.author;
     var meta = el("div", who + " · " + time(m.at) + (m.delivery === "not delivered" ? " · ⚠ not delivered" +
-      (m.delivery_error ? " (" + m.delivery_error + ")" : "") : m.delivery === "pending" ? " · sending…" : ""), "meta");
+      (m.delivery_error ? " (" + m.delivery_error + ")" : "") : m.delivery === "pending" ? " · sending…" :
+      m.delivery === "held" ? " · waiting: goes out when the person writes again (WhatsApp 24-hour window)" : ""),
+      "meta");
     meta.dir = "ltr";
     div.appendChild(meta);
     var body = el("div", m.kind === "location" ? "📍 location shared" : m.text, "text");

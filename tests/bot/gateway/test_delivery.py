@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from bot.channels.base import Button, Channel, Outbound
+from bot.channels.base import Button, Channel, Inbound, Outbound
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram import split_text as telegram_split
 from bot.channels.twilio import TwilioChannel
@@ -248,8 +248,8 @@ def bodies(name: str, api: Any) -> list[str]:
     if name == "telegram":
         return texts_sent(api)
     if name == "whatsapp":
-        return [c.json["text"]["body"] for c in api.calls if c.status == 200]
-    return [form["Body"] for form in api.sent]
+        return [c.json["text"]["body"] for c in api.calls if c.status == 200 and c.json.get("type") == "text"]
+    return [form["Body"] for form in api.sent if "Body" in form]
 
 
 def parts(name: str, text: str) -> list[str]:
@@ -294,5 +294,87 @@ def test_a_split_message_that_failed_half_way_is_resumed_by_a_new_gateway_withou
         assert row.status == "sent"
         after.courier.close()
         await after.channels[name].close()
+
+    run(main)
+
+
+# --- WhatsApp's 24-hour window -----------------------------------------------------------------------------
+def quiet_for(gateway: Gateway, conversation_id: str, hours: float, language: str = "ar") -> Conversation:
+    """The person last wrote `hours` ago."""
+    gateway.store.update_conversation(conversation_id, language=language, last_inbound_at=dt.datetime.now(
+        dt.timezone.utc) - dt.timedelta(hours=hours))
+    return gateway.store.conversation(conversation_id)  # type: ignore[return-value]
+
+
+def delivery(gateway: Gateway, conversation_id: str) -> list[tuple[str, Any]]:
+    transcript = gateway.store.transcript(conversation_id)
+    gateway.courier.outbox.annotate(conversation_id, transcript)
+    return [(m["text"], m["delivery"]) for m in transcript]
+
+
+@pytest.mark.parametrize("name", ["whatsapp", "twilio"])
+def test_a_closed_window_holds_the_messages_sends_one_template_and_delivers_them_when_the_person_writes(
+        engine: Engine, name: str, request: pytest.FixtureRequest) -> None:
+    api = request.getfixturevalue(f"{name}_api")
+    content = {"ar": "HX" + "a" * 32, "en": "HX" + "e" * 32}
+    make = (lambda a: WhatsAppChannel(a.token, a.phone_number_id, base_url=a.base_url,
+                                      templates={"reengage": "putokaz_reengage"})) if name == "whatsapp" else (
+        lambda a: TwilioChannel(a.account_sid, a.auth_token, "+15005550006", a.base_url, None, content))
+    address = WA_ID if name == "whatsapp" else f"whatsapp:+{WA_ID}"
+
+    def templates() -> list[Any]:
+        if name == "whatsapp":
+            return [c.json["template"]["language"]["code"] for c in api.calls if c.json.get("type") == "template"]
+        return [form["ContentSid"] for form in api.sent if "ContentSid" in form]
+
+    async def main() -> None:
+        gateway = make_gateway(engine, {name: make(api)})
+        talk = quiet_for(gateway, conversation(gateway, name, address).id, hours=30)
+        assert await gateway.deliver(talk, Outbound("Your appointment is on Monday at 10."), "counsellor", "amira")
+        talk = gateway.store.conversation(talk.id)
+        assert await gateway.deliver(talk, Outbound("Bring your papers."), "counsellor", "amira")
+        await gateway.idle()
+        assert templates() == (["ar"] if name == "whatsapp" else [content["ar"]])  # once, in their language
+        assert bodies(name, api) == []  # nothing free-form outside the window
+        assert delivery(gateway, talk.id) == [("Your appointment is on Monday at 10.", "held"),
+                                              ("Bring your papers.", "held")]
+        await gateway.deliver_due()  # the background job does not send them either
+        await gateway.idle()
+        assert bodies(name, api) == [] and len(templates()) == 1
+
+        await gateway.receive(Inbound(name, address, "in-1", "text", "ok"))  # the person writes again
+        await until(lambda: len(bodies(name, api)) >= 2)
+        await gateway.idle()
+        assert bodies(name, api)[:2] == ["Your appointment is on Monday at 10.", "Bring your papers."]
+        assert [d for _, d in delivery(gateway, talk.id)[:2]] == ["sent", "sent"]
+        assert len(templates()) == 1
+        gateway.courier.close()
+        await gateway.channels[name].close()
+
+    run(main)
+
+
+def test_held_messages_give_up_after_a_week_and_without_a_template_fail_at_once(engine: Engine,
+                                                                                   twilio_api: Any) -> None:
+    async def main() -> None:
+        gateway = make_gateway(engine, {"twilio": twilio(twilio_api)})  # no content template configured
+        talk = quiet_for(gateway, conversation(gateway, "twilio", f"whatsapp:+{WA_ID}").id, hours=25)
+        assert await gateway.deliver(talk, Outbound("are you still there?"), "counsellor", "amira") is False
+        [(_, state)] = delivery(gateway, talk.id)
+        assert state == "not delivered" and twilio_api.calls == []
+        assert "TWILIO_REENGAGE_CONTENT" in rows(engine)[0].error
+
+        gateway.channels["twilio"].reengage_content = {"": "HX" + "0" * 32}
+        assert await gateway.deliver(talk, Outbound("one more try"), "counsellor", "amira")
+        with engine.begin() as conn:  # eight days later, nobody wrote
+            conn.execute(update(t.outbox).where(t.outbox.c.status == "pending").values(
+                created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=8),
+                next_attempt_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)))
+        await gateway.deliver_due()
+        await gateway.idle()
+        last = rows(engine)[-1]
+        assert last.status == "failed" and "did not write again" in last.error
+        assert [f.get("ContentSid") for f in twilio_api.sent] == ["HX" + "0" * 32]  # one template, no text
+        await gateway.channels["twilio"].close()
 
     run(main)

@@ -1,4 +1,4 @@
-"""outbox: how many parts of a split message the channel took, so a retry sends only the rest
+"""delivery: the parts of a split message sent so far; when a WhatsApp re-engagement template last went out
 
 Revision ID: gw0004
 Revises: gw0003a, gw0003b, gw0003c
@@ -16,8 +16,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('gw_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('parts_sent', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('gw_conversation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reengaged_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('gw_conversation', schema=None) as batch_op:
+        batch_op.drop_column('reengaged_at')
     with op.batch_alter_table('gw_outbox', schema=None) as batch_op:
         batch_op.drop_column('parts_sent')
