@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "ar", "fa", "ps", "sr")
@@ -84,8 +85,9 @@ PLEASANTRIES = {
     "sr": ["zdravo", "hvala", "fala", "da", "ne", "cao", "ćao", "dobar", "dan", "merhaba"],
     "other": ["nahi", "nai", "ha", "haan", "shukriya"],  # Urdu/Hindi, typed by anyone
 }
-# Common English words: a Latin line in an ar/fa/ps/sr file made only of these is English.
-ENGLISH = frozenset([
+# Common English words: a Latin line in an ar/fa/ps/sr file made only of these (or of spaCy's English
+# stop words, which are all English function words) is English.
+ENGLISH = frozenset(EN_STOP_WORDS) | frozenset([
     "a", "an", "the", "i", "me", "my", "you", "your", "we", "us", "our", "he", "she", "it", "they", "them", "is", "are",
     "am", "was", "be", "been", "do", "does", "did", "not", "no", "yes", "ok", "okay", "please", "pls", "plz", "thanks",
     "thank", "thx", "help", "need", "want", "can", "could", "would", "will", "to", "in", "on", "at", "of", "for",
@@ -95,6 +97,12 @@ ENGLISH = frozenset([
     "next", "menu", "emergency", "sos", "doctor", "hospital", "camp", "food", "water", "police", "school", "job",
     "wifi", "women", "center", "red", "cross", "registration", "interpreter", "ambulance", "psychologist", "lawyer",
     "operator", "real", "human", "person", "bot", "robot",
+    # everyday words of the English lines people mix into other languages' chats (help, danger, privacy)
+    "agent", "transfer", "forget", "remove", "quickly", "quick", "urgent", "friend", "bleeding", "kill", "die",
+    "danger", "minor", "parents", "mother", "father", "child", "kids", "bro", "sis", "cya", "capital", "france",
+    "hurt", "sick", "lost", "scared", "afraid", "thing", "things", "information", "info", "message", "messages",
+    "sorry", "know", "understand", "like", "love", "fine", "great", "nice", "bad", "old", "years", "year",
+    "s", "m", "t", "re", "ve", "ll", "d",  # what's, i'm, don't ... split at the apostrophe
 ])
 
 

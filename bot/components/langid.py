@@ -207,7 +207,7 @@ _ROMAN_WORDS: dict[str, str] = {
         hnak henak hadi hada hadol hatha hadha haidi haida haydi 3arabi 3la 3ala 3an 3end 3ind wala aktar
         akthar ba3d lissa lesa hala2 halla2 hallaq el jaw bukra bokra a7ki e7ki nhder nhdar akallem akalem
         insan 3omri omri jit ma3i ma3ak tsa3edni ash kat3ref dir ashtri sigara tbib khrin baddi jibuli
-        dakhilkom khalas 7ada ye7ki shi 3anni kol plz3 shi2
+        dakhilkom khalas 7ada ye7ki shi 3anni kol plz3 shi2 iwa akid akeed sahbi sa7bi mabghitch mabghit
     """,
     "fa": """
         man mn shoma oo un oon inja unja anja injas koja kojast kojas kuja chiye chera chetor chetori
@@ -227,6 +227,7 @@ _ROMAN_WORDS: dict[str, str] = {
         teshne khaste hazf payam payamamo shomare shomareh polis vakil wakil motarjem tarjoman ravanshenas
         madrese maktab ejaze kart panahande panahandegi ghachagh ghachaghe peyda farsi parsi inglisi ingilisi
         havaa hava didi adam vaghei harf bezanam nafar lotf hatman emruz befrest bishtar vaslam ensan
+        dadash aslan zood zud befrestid chande chanda pak konin shafakhana malumat malumatamo
     """,
     "ps": """
         za zma zama zmaa tasu taso sta staa stasu mung mong moong dai yam yum yast yaast shta nishta nesta
@@ -236,14 +237,15 @@ _ROMAN_WORDS: dict[str, str] = {
         khore plar pelar kor kaley dodai doday obe naroogh naroog rogh roogh jor khair khuda khudai pamaan
         pa aman manana dera stari stare stary mashe kalan kalana kaal yawazi yawazai yawaze yawa dwa dre
         salor pinza wroste dalta halta khabare khabara wahi wahay wahal wazhni wazhnam wazhi pakhto pukhto
-        angrezi lutfan serbi gooro nor ghwaro ao tashakor komak kumak wakil daktar
+        angrezi lutfan serbi gooro nor ghwaro ao tashakor komak kumak wakil daktar shay shai wraz wradz
+        zar zhar pakar olika olikai wakeel
     """,
 }
 _GREETINGS = " salam salaam slm salamalekum assalamu asalam alaikum alaykum alikum aleikum alekum walaikum"
 _ROMAN_WEAK_WORDS: dict[str, str] = {
     "ar": "el al la ma ya fi b w wa min ala merci mersi" + _GREETINGS,
     "fa": "chi che ke ki va ba be ye to in na ne dar ro ra bia are insan merci mersi" + _GREETINGS,
-    "ps": "de da ta ke sa ho aw na ye she ma pa bia za insan" + _GREETINGS,
+    "ps": "de da ta ke sa ho aw na ye she ma pa bia za insan nan" + _GREETINGS,
 }
 # English and Serbian chat words that the top-word lists of langidentify miss (Serbian there is
 # Croatian, and with its diacritics).
