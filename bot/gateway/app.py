@@ -88,6 +88,7 @@ def create_app(settings: Settings, name: str = "putokaz") -> Sanic:
         app.add_task(_every(settings.retry_seconds, app.ctx.gateway.deliver_due))
         app.add_task(_every(30.0, app.ctx.gateway.notify_unclaimed))
         app.add_task(_every(3600.0, app.ctx.gateway.purge_expired))
+        app.add_task(_every(60.0, app.ctx.gateway.finish_erasures))
         app.ctx.stop_polling = asyncio.Event()
         telegram = app.ctx.gateway.channels.get("telegram")
         if settings.telegram_polling and telegram is not None:
@@ -242,6 +243,8 @@ def web_chat_blueprint() -> Blueprint:
         if conversation is None:
             return response.json({"language": None, "messages": []})
         messages = await asyncio.to_thread(gateway.store.transcript, conversation.id, after)
+        if conversation.erased_at is not None and messages:  # its last replies, read: now nothing is left
+            await asyncio.to_thread(gateway.store.finish_erasure, conversation.id, True)
         return response.json({"language": conversation.language, "messages": messages})
 
     return bp

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.channels.base import Channel, Outbound, SendFailed, WindowedChannel
 from bot.gateway.outbox import HELD, Outbox, OutgoingRow, Settled, Status
-from bot.gateway.store import Conversation, now
+from bot.gateway.store import ERASE_GRACE, Conversation, now
 
 log = logging.getLogger("putokaz.gateway")
 GIVE_UP = dt.timedelta(hours=24)  # WhatsApp's window is closed by then, and the person has long moved on
@@ -108,7 +108,7 @@ class Courier:
             channel = self.channels.get(conversation.channel)
             last_in = conversation.last_inbound_at
             window_open = last_in is not None and (now() - last_in).total_seconds() < WINDOW
-            if not window_open and hasattr(channel, "reengage"):
+            if not window_open and hasattr(channel, "reengage") and conversation.erased_at is None:
                 results = await self._hold(channel, conversation, rows)  # type: ignore[arg-type]
             else:
                 for row in rows:
@@ -118,6 +118,8 @@ class Courier:
                         self._wake(conversation_id, result.retry_at)
                         break
             await asyncio.to_thread(self.outbox.settle, results)
+            if conversation.erased_at is not None and all(r.status != "pending" for r in results):
+                await asyncio.to_thread(self.outbox.store.finish_erasure, conversation_id)
         return {r.id: r for r in results}
 
     async def _hold(self, channel: WindowedChannel, conversation: Conversation,
@@ -168,7 +170,8 @@ class Courier:
 
     def _later(self, conversation: Conversation, row: OutgoingRow, reason: str, retry_after: float | None,
                parts_sent: int) -> Settled:
-        if now() - row.created_at > GIVE_UP:
+        erased = conversation.erased_at is not None and now() - conversation.erased_at > ERASE_GRACE
+        if erased or now() - row.created_at > GIVE_UP:
             log.warning("gateway: message %s of conversation %s given up after %d attempts: %s", row.id,
                         conversation.id, row.attempts + 1, reason)
             return Settled(row.id, "failed", error=f"given up after {row.attempts + 1} attempts: {reason}")

@@ -214,7 +214,7 @@ class Gateway:
                 await self.open_handoff(conversation, custom["handoff"])
             elif isinstance(custom, dict) and custom.get("erase"):
                 await self._deliver_bot(conversation, texts)
-                await self.erase(conversation)
+                await self.erase(conversation, keep_unsent=True)  # "your data is deleted" still goes out
                 return
             elif reply.get("text") or reply.get("buttons"):
                 buttons = tuple(Button(b.get("title", ""), b.get("payload", "")) for b in reply.get("buttons") or [])
@@ -298,14 +298,22 @@ class Gateway:
             await asyncio.to_thread(self.store.update_conversation, conversation.id, apology_sent_at=now())
 
     # --- privacy -------------------------------------------------------------------------------------
-    async def erase(self, conversation: Conversation) -> None:
-        """Erase the person's data everywhere: our tables and Rasa's tracker."""
+    async def erase(self, conversation: Conversation, keep_unsent: bool = False) -> None:
+        """Erase the person's data everywhere: our tables and Rasa's tracker. `keep_unsent`: replies still on
+        their way (a failed first attempt) keep the address for up to ERASE_GRACE, then it goes too."""
         try:
             await self.rasa.erase(conversation.id)
         except RasaUnavailable:
             log.warning("gateway: Rasa's tracker for %s could not be erased now", conversation.id)
-        await asyncio.to_thread(self.store.erase, conversation.id)
+        await asyncio.to_thread(self.store.erase, conversation.id, keep_unsent)
         await self.kv.publish("console", {"type": "conversation.erased", "conversation_id": conversation.id})
+
+    async def finish_erasures(self) -> int:
+        """Background job: erased conversations whose last replies could not go out within ERASE_GRACE."""
+        due = await asyncio.to_thread(self.store.erasures_due)
+        for conversation_id in due:
+            await asyncio.to_thread(self.store.finish_erasure, conversation_id, True)
+        return len(due)
 
     async def purge_expired(self) -> int:
         expired = await asyncio.to_thread(self.store.expired, self.settings.retention_days)

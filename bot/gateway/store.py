@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.base import Inbound
 from bot.gateway import tables as t
+
+ERASE_GRACE = dt.timedelta(minutes=15)  # how long an erased conversation's last replies may take to go out
 
 
 def now() -> dt.datetime:
@@ -41,6 +43,7 @@ class Conversation:
     apology_sent_at: dt.datetime | None
     notice_sent_at: dt.datetime | None
     reengaged_at: dt.datetime | None = None  # when a re-engagement template last went out (WhatsApp)
+    erased_at: dt.datetime | None = None  # erased on request; only its last replies wait here (Store.erase)
 
     def __repr__(self) -> str:  # the address is personal data: keep it out of logs and tracebacks
         return f"Conversation(id={self.id!r}, channel={self.channel!r}, mode={self.mode!r})"
@@ -63,7 +66,7 @@ _BY_ADDRESS = select(t.conversations).where(and_(
     t.conversations.c.channel == bindparam("channel"), t.conversations.c.address == bindparam("address")))
 _BY_ID = select(t.conversations).where(t.conversations.c.id == bindparam("conversation_id"))
 _TOUCH = update(t.conversations).where(t.conversations.c.id == bindparam("conversation_id")).values(
-    last_inbound_at=bindparam("at"))
+    last_inbound_at=bindparam("at"), erased_at=None)  # writing again after an erasure starts afresh
 _KEEP = insert(t.inbox)
 # The person wrote: what waited for them (WhatsApp's closed window) or for a retry goes now.
 _RELEASE = update(t.outbox).where(and_(
@@ -210,18 +213,49 @@ class Store:
         return []
 
     # privacy -----------------------------------------------------------------------------------
-    def erase(self, conversation_id: str) -> None:
-        """Delete everything about one conversation (the directory's unmet needs hold nothing personal)."""
+    def erase(self, conversation_id: str, keep_unsent: bool = False) -> bool:
+        """Delete everything about one conversation (the directory's unmet needs hold nothing personal).
+
+        `keep_unsent` (an erasure the person asked for): replies not yet sent, such as "your data is deleted",
+        stay in the outbox without their transcript rows, and the conversation keeps only what sending them
+        needs (channel, address, language) until they are sent or ERASE_GRACE runs out (`finish_erasure`).
+        The web chat has no outbox: its page reads the replies after the person's last message from the
+        transcript, so those stay until it has (`web_replies`). True when something was kept."""
         with self._writes, self.engine.begin() as conn:
-            handoff_ids = select(t.handoffs.c.id).where(t.handoffs.c.conversation_id == conversation_id)
-            conn.execute(update(t.referrals).where(t.referrals.c.handoff_id.in_(handoff_ids)).values(handoff_id=None))
-            conn.execute(delete(t.notes).where(t.notes.c.handoff_id.in_(handoff_ids)))
-            conn.execute(delete(t.handoff_events).where(t.handoff_events.c.handoff_id.in_(handoff_ids)))
-            conn.execute(delete(t.handoffs).where(t.handoffs.c.conversation_id == conversation_id))
-            conn.execute(delete(t.outbox).where(t.outbox.c.conversation_id == conversation_id))
-            conn.execute(delete(t.messages).where(t.messages.c.conversation_id == conversation_id))
-            conn.execute(delete(t.inbox).where(t.inbox.c.conversation_id == conversation_id))
+            unsent = [r.id for r in conn.execute(select(t.outbox.c.id).where(and_(
+                t.outbox.c.conversation_id == conversation_id, t.outbox.c.status == "pending"))).all()]
+            last_words = _last_web_replies(conn, conversation_id) if keep_unsent else []
+            if keep_unsent and (unsent or last_words):
+                _forget(conn, conversation_id, keep=unsent, keep_messages=last_words)
+                conn.execute(update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+                    city=None, mode="bot", apology_sent_at=None, notice_sent_at=None, reengaged_at=None,
+                    erased_at=now()))
+                return True
+            _forget(conn, conversation_id)
             conn.execute(delete(t.conversations).where(t.conversations.c.id == conversation_id))
+            return False
+
+    def finish_erasure(self, conversation_id: str, force: bool = False) -> bool:
+        """Delete an erased conversation whose last replies are all sent (or, with `force`, given up on)."""
+        with self._writes, self.engine.begin() as conn:
+            row = conn.execute(select(t.conversations.c.erased_at).where(
+                t.conversations.c.id == conversation_id)).first()
+            if row is None or row.erased_at is None:
+                return False
+            pending = conn.execute(select(t.outbox.c.id).where(and_(
+                t.outbox.c.conversation_id == conversation_id, t.outbox.c.status == "pending"))).first()
+            if pending is not None and not force:  # (the web chat's kept replies: its page finishes it)
+                return False
+            _forget(conn, conversation_id)
+            conn.execute(delete(t.conversations).where(t.conversations.c.id == conversation_id))
+            return True
+
+    def erasures_due(self) -> list[str]:
+        """Erased conversations whose last replies had ERASE_GRACE to go out."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.conversations.c.id).where(
+                t.conversations.c.erased_at < now() - ERASE_GRACE)).all()
+        return [r[0] for r in rows]
 
     def expired(self, retention_days: int) -> list[str]:
         """Conversations silent for longer than the retention period, with no open handoff."""
@@ -235,8 +269,41 @@ class Store:
         return [r[0] for r in rows]
 
 
+def _last_web_replies(conn: Connection, conversation_id: str) -> list[int]:
+    """A web conversation's messages after the person's last one (the replies its page has yet to read)."""
+    channel = conn.execute(select(t.conversations.c.channel).where(t.conversations.c.id == conversation_id)).scalar()
+    if channel != "web":
+        return []
+    last = conn.execute(select(t.messages.c.id).where(and_(
+        t.messages.c.conversation_id == conversation_id, t.messages.c.author == "person"))
+        .order_by(t.messages.c.id.desc()).limit(1)).scalar() or 0
+    return [r.id for r in conn.execute(select(t.messages.c.id).where(and_(
+        t.messages.c.conversation_id == conversation_id, t.messages.c.id > last))).all()]
+
+
+def _forget(conn: Connection, conversation_id: str, keep: list[int] | None = None,
+            keep_messages: list[int] | None = None) -> None:
+    """Delete a conversation's transcript, inbox, handoffs (their notes and events; referrals stay, anonymous)
+    and outbox rows, except the outbox rows `keep`, which lose their link to the transcript, and the
+    transcript rows `keep_messages` (the web chat's last replies)."""
+    keep, keep_messages = keep or [], keep_messages or []
+    handoff_ids = select(t.handoffs.c.id).where(t.handoffs.c.conversation_id == conversation_id)
+    conn.execute(update(t.referrals).where(t.referrals.c.handoff_id.in_(handoff_ids)).values(handoff_id=None))
+    conn.execute(delete(t.notes).where(t.notes.c.handoff_id.in_(handoff_ids)))
+    conn.execute(delete(t.handoff_events).where(t.handoff_events.c.handoff_id.in_(handoff_ids)))
+    conn.execute(delete(t.handoffs).where(t.handoffs.c.conversation_id == conversation_id))
+    if keep:
+        conn.execute(update(t.outbox).where(t.outbox.c.id.in_(keep)).values(message_id=None))
+    conn.execute(delete(t.outbox).where(and_(t.outbox.c.conversation_id == conversation_id,
+                                             t.outbox.c.id.notin_(keep))))
+    conn.execute(delete(t.messages).where(and_(t.messages.c.conversation_id == conversation_id,
+                                               t.messages.c.id.notin_(keep_messages))))
+    conn.execute(delete(t.inbox).where(t.inbox.c.conversation_id == conversation_id))
+
+
 def _conversation(row: Any) -> Conversation:
     return Conversation(id=row.id, channel=row.channel, address=row.address, language=row.language, script=row.script,
                         city=row.city, mode=row.mode, created_at=aware(row.created_at),  # type: ignore[arg-type]
                         last_inbound_at=aware(row.last_inbound_at), apology_sent_at=aware(row.apology_sent_at),
-                        notice_sent_at=aware(row.notice_sent_at), reengaged_at=aware(row.reengaged_at))
+                        notice_sent_at=aware(row.notice_sent_at), reengaged_at=aware(row.reengaged_at),
+                        erased_at=aware(row.erased_at))

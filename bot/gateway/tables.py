@@ -34,6 +34,8 @@ conversations = Table(
     Column("apology_sent_at", DateTime(timezone=True), nullable=True),
     Column("notice_sent_at", DateTime(timezone=True), nullable=True),
     Column("reengaged_at", DateTime(timezone=True), nullable=True),  # last WhatsApp re-engagement template
+    # erased on request, kept only (address, language) until its last replies are sent (Store.erase)
+    Column("erased_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("channel", "address", name="uq_gw_conversation_address"),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -49,3 +51,23 @@ def test_chat_page_turns_right_to_left_for_arabic_and_shows_markup_as_text(chrom
         assert "<img src=x" in page.inner_text("#log")
     finally:
         page.close()
+
+
+@pytest.mark.rasa
+@pytest.mark.browser
+def test_chat_page_shows_that_the_data_was_deleted(chromium: Any, chat_gateway: Any) -> None:
+    page = chromium.new_page()
+    try:
+        page.goto(chat_gateway.url + "/")
+        page.fill("#text", "please delete my data")
+        page.press("#text", "Enter")
+        page.wait_for_selector("button:has-text('Yes, delete')", timeout=30_000)
+        page.click("button:has-text('Yes, delete')")
+        done = RESPONSES.text("utter_data_deleted", "en")
+        page.wait_for_function(f"document.querySelector('#log').innerText.includes({done[:40]!r})", timeout=30_000)
+        session = page.evaluate("localStorage.getItem('putokaz-session')")
+    finally:
+        page.close()
+    assert session  # once the page has read the confirmation, nothing of the conversation is left
+    with urllib.request.urlopen(f"{chat_gateway.url}/chat/api/messages?session={session}") as answer:
+        assert json.loads(answer.read()) == {"language": None, "messages": []}

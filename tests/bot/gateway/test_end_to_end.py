@@ -211,6 +211,21 @@ def test_erasure_removes_the_conversation_everywhere(gateway: Any, rasa_stack: S
 
 
 @pytest.mark.rasa
+def test_a_deletion_confirmation_that_failed_once_still_arrives_and_then_nothing_is_left(gateway: Any) -> None:
+    chat = next(_ids)
+    send_telegram(gateway, telegram_message_update(next(_ids), chat, "delete my data"))
+    wait_for(lambda: RESPONSES.text("utter_confirm_delete", "en") in texts_to(gateway, chat))
+    conversation = gateway.ctx.gateway.store.find_conversation("telegram", str(chat))
+    gateway.telegram.fail_next(502, 1, method="sendMessage")
+    send_telegram(gateway, telegram_message_update(next(_ids), chat, "yes"))
+    wait_for(lambda: any(c.status == 502 for c in gateway.telegram.calls_to("sendMessage")))
+    wait_for(lambda: gateway.ctx.gateway.store.transcript(conversation.id) == [])  # erased at once...
+    wait_for(lambda: RESPONSES.text("utter_data_deleted", "en") in texts_to(gateway, chat), timeout=40)
+    assert texts_to(gateway, chat).count(RESPONSES.text("utter_data_deleted", "en")) == 1  # ...said once
+    assert wait_for(lambda: gateway.ctx.gateway.store.conversation(conversation.id) is None)
+
+
+@pytest.mark.rasa
 def test_whatsapp_verification_signature_and_reply(gateway: Any) -> None:
     ok = urllib.request.urlopen(f"{gateway.url}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me"
                                 "&hub.challenge=1158201444")

@@ -53,6 +53,51 @@ def test_erase_removes_every_trace(store: Store) -> None:
             assert conn.execute(select(table)).first() is None, table.name
 
 
+def test_an_erasure_on_request_keeps_only_the_replies_still_on_their_way(store: Store) -> None:
+    from bot.channels.base import Outbound
+    from bot.gateway.outbox import Outbox, Settled
+
+    conversation, _ = store.conversation_for("telegram", "555")
+    store.accept(inbound("1", "delete my data, my name is Ali"), conversation.id)
+    store.update_conversation(conversation.id, city="sid")
+    store.add_message(conversation.id, "person", "my name is Ali, +381 60 123 4567")
+    HandoffService(store.engine).open(conversation.id, "telegram", "asked", "normal", "ar", None, None)
+    outbox = Outbox(store)
+    [sent], _, _ = outbox.record(conversation.id, [("bot", Outbound("are you sure?"), None, None)])
+    outbox.settle([Settled(sent, "sent", channel_message_id="1")])
+    [unsent], _, _ = outbox.record(conversation.id, [("bot", Outbound("your data is deleted"), None, None)])
+
+    assert store.erase(conversation.id, keep_unsent=True) is True
+    kept = store.conversation(conversation.id)
+    assert kept is not None and kept.erased_at is not None and kept.city is None and kept.address == "555"
+    with store.engine.connect() as conn:
+        for table in (t.messages, t.inbox, t.handoffs):
+            assert conn.execute(select(table)).first() is None, table.name
+        rows = conn.execute(select(t.outbox)).all()
+    assert [(r.id, r.message_id, r.payload["text"]) for r in rows] == [(unsent, None, "your data is deleted")]
+    assert store.finish_erasure(conversation.id) is False  # still on its way
+    assert store.erasures_due() == []
+    outbox.settle([Settled(unsent, "sent", channel_message_id="2")])
+    assert store.finish_erasure(conversation.id) is True
+    with store.engine.connect() as conn:
+        for table in (t.conversations, t.outbox):
+            assert conn.execute(select(table)).first() is None, table.name
+
+
+def test_an_erased_web_chat_keeps_its_last_replies_for_the_page_and_nothing_else(store: Store) -> None:
+    conversation, _ = store.conversation_for("web", "session-0123456789abcdef")
+    store.add_message(conversation.id, "person", "delete everything")
+    store.add_message(conversation.id, "bot", "are you sure?")
+    store.add_message(conversation.id, "person", "yes")
+    store.add_message(conversation.id, "bot", "your data is deleted")
+    assert store.erase(conversation.id, keep_unsent=True) is True
+    assert [m["text"] for m in store.transcript(conversation.id)] == ["your data is deleted"]
+    with store.engine.begin() as conn:  # the page never came back for it
+        conn.execute(update(t.conversations).values(erased_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)))
+    assert store.erasures_due() == [conversation.id]
+    assert store.finish_erasure(conversation.id, force=True) and store.conversation(conversation.id) is None
+
+
 def test_conversations_past_retention_expire_unless_a_handoff_is_open(store: Store) -> None:
     old, _ = store.conversation_for("telegram", "old")
     busy, _ = store.conversation_for("telegram", "busy")
