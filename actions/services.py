@@ -1,7 +1,9 @@
-"""Finding services: ask for what is missing, then show the best few; "more" pages on."""
+"""Finding services: ask for what is missing, then show the best few; "more" pages on; a number (or the
+«Details» button under a place) shows everything about that place."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,10 +11,37 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import Say, directory, in_thread
-from bot.i18n.cards import card
+from bot.i18n.cards import card, details
 from service_directory import Query, category_label, place_name, record_unmet_need, search
 
 PAGE = 3
+_NUMBER = re.compile(r"\d{1,3}")  # any script's digits: int() reads ٣ and ۳ as 3
+# "the second one", "number two": ordinal and small cardinal words of the five languages, as people type them
+ORDINALS = {
+    "one": 1, "two": 2, "three": 3, "jedan": 1, "dva": 2, "tri": 3, "један": 1, "два": 2, "три": 3,
+    "واحد": 1, "اثنين": 2, "تنين": 2, "ثلاثة": 3, "تلاتة": 3, "یک": 1, "دو": 2, "سه": 3, "یو": 1, "دوه": 2, "درې": 3,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "prvi": 1, "prva": 1, "prvo": 1, "drugi": 2, "druga": 2, "drugo": 2, "treći": 3, "treci": 3, "treća": 3,
+    "treca": 3, "први": 1, "прва": 1, "други": 2, "друга": 2, "трећи": 3, "трећа": 3,
+    "الأول": 1, "الاول": 1, "الثاني": 2, "التاني": 2, "الثالث": 3, "التالت": 3,
+    "اول": 1, "اولی": 1, "دوم": 2, "دومی": 2, "سوم": 3, "سومی": 3,
+    "لومړی": 1, "لومړنی": 1, "دویم": 2, "دوهم": 2, "دریم": 3,
+}
+
+
+def details_button(say: Say, number: int) -> dict[str, str]:
+    return {"title": say.text("label_details"), "payload": f'/show_details{{"result_number": "{number}"}}'}
+
+
+def requested_number(tracker: Tracker) -> int | None:
+    """The place number asked for: the button's entity, digits in the text (any script), or an ordinal."""
+    value = latest_entity(tracker, "result_number")
+    text = str(value) if value is not None else str(tracker.latest_message.get("text") or "")
+    match = _NUMBER.search(text)
+    if match:
+        return int(match.group(0))
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return next((ORDINALS[w] for w in words if w in ORDINALS), None)
 
 
 def latest_entity(tracker: Tracker, name: str) -> Any:
@@ -56,7 +85,7 @@ async def show_results(say: Say, tracker: Tracker, offset: int) -> list[EventTyp
         say.utter("utter_no_more_results")
         return []
     for number, hit in enumerate(hits, offset + 1):
-        say.send(card(say, hit, number))
+        say.send(card(say, hit, number), buttons=[details_button(say, number)])
     more = await in_thread(search, directory(), Query(**{**query.__dict__, "offset": offset + PAGE, "limit": 1}))
     if more:
         say.utter("utter_more_results")
@@ -96,3 +125,27 @@ class ActionShowMore(Action):
             return []
         offset = int(tracker.get_slot("results_offset") or 0) + PAGE
         return await show_results(say, tracker, offset)
+
+
+class ActionShowDetails(Action):
+    def name(self) -> str:
+        return "action_show_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        say = Say.of(dispatcher, tracker, domain)
+        query = build_query(tracker, 0)
+        if query is None:  # nothing was searched yet: a number alone says nothing
+            say.utter("utter_ask_category")
+            return []
+        number = requested_number(tracker)
+        if number is None:
+            say.utter("utter_which_result")
+            return []
+        shown = int(tracker.get_slot("results_offset") or 0) + PAGE
+        hits = await in_thread(search, directory(), Query(**{**query.__dict__, "offset": number - 1, "limit": 1})) \
+            if 1 <= number <= shown else []
+        if not hits:
+            say.utter("utter_no_such_result", number=number)
+            return []
+        say.send(details(say, hits[0], number))
+        return []

@@ -229,6 +229,10 @@ class Gateway:
             await asyncio.to_thread(self.store.add_messages, conversation.id,
                                     [("bot", o.text, "text", _payload(o, None), None) for o in texts])
             return
+        if getattr(self.channels[conversation.channel], "numbered_buttons", False):
+            # a typed number picks from the buttons offered last (`_numbered_choice`): earlier ones in the same
+            # turn (a «Details» under each place) could not be chosen, so they are not shown
+            texts = [replace(o, buttons=()) for o in texts[:-1]] + texts[-1:]
         await self.courier.send(conversation, [("bot", o, _payload(o, None), None) for o in texts])
 
     async def open_handoff(self, conversation: Conversation, request: dict[str, Any],

@@ -1,4 +1,5 @@
-"""A service as a short message: name, what it offers, address, phone, hours, languages, map, date.
+"""A service as a short message: name, what it offers, address, phone, hours, languages, map, date; and as
+the whole entry (`details`): every place with its map, every number, email, website and the sources.
 
 Shared by the actions (search results) and the console (a counsellor sends a service card)."""
 
@@ -32,6 +33,59 @@ def hours_text(say: Localiser, service: Service) -> str:
     return "; ".join(parts)
 
 
+def _map(say: Localiser, latitude: float, longitude: float) -> str:
+    return (f"🗺 {say.text('label_map')}: https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}"
+            f"#map=17/{latitude}/{longitude}")
+
+
+def details(say: Localiser, hit: SearchHit, number: int) -> str:
+    """Everything the directory holds about one service that a person can use, in the conversation's
+    language: the whole description, every location (with a map where the point is exact), every phone
+    but faxes, email, website, hours, languages, the sources and when they were last checked."""
+    s, lang = hit.service, say.language
+    lines = [f"{number}. {say.value(pick(s.name, lang))}"]
+    organisation = pick(s.organisation_name, lang)
+    if organisation and organisation != pick(s.name, lang):
+        lines.append(say.value(organisation))
+    description = pick(s.description, lang)
+    if description:
+        lines.append(say.paragraph(description))
+    if hit.temporarily_closed:
+        note = pick(s.status_note, lang)
+        lines.append("⚠️ " + say.text("label_temporarily_closed") + (f" {say.paragraph(note)}" if note else ""))
+    for location in s.locations:
+        address = pick(location.address, lang) or pick(location.address, "sr")
+        city = place_name(location.city, lang)
+        where = f"{say.value(address)}, {say.value(city)}" if address else say.text("label_town_centre", city=city)
+        lines.append(f"📍 {say.text('label_address')}: {where}")
+        directions = pick(location.directions, lang)
+        if directions:
+            lines.append(say.paragraph(directions))
+        if location.precision == "street" and location.latitude is not None and location.longitude is not None:
+            lines.append(_map(say, location.latitude, location.longitude))
+    if not s.locations and "national" in s.service_area:
+        lines.append(f"📍 {say.text('label_whole_country')}")
+    for phone in (p for p in s.phones if p.kind != "fax"):
+        note = pick(phone.note, lang)
+        lines.append(f"📞 {say.text('label_phone')}: {say.value(phone.number)}" + (f" ({say.paragraph(note)})"
+                                                                                    if note else ""))
+    if s.email:
+        lines.append(f"✉️ {say.text('label_email')}: {say.value(s.email)}")
+    if s.url:
+        lines.append(f"🌐 {say.text('label_website')}: {say.value(s.url)}")
+    open_word = {True: "label_open_now", False: "label_closed_now", None: None}[hit.open_now]
+    lines.append(f"🕒 {say.text('label_hours')}: {hours_text(say, s)}"
+                 + (f" ({say.text(open_word)})" if open_word else ""))
+    if s.schedule is not None and pick(s.schedule.note, lang):
+        lines.append(say.paragraph(pick(s.schedule.note, lang)))
+    if s.languages:
+        lines.append(f"🗣 {say.text('label_languages')}: {', '.join(say.value(endonym(c)) for c in s.languages)}")
+    if s.sources:
+        lines.append(f"🔎 {say.text('label_source')}: " + ", ".join(say.value(src.url) for src in s.sources[:3]))
+    lines.append(f"✔️ {say.text('label_last_checked')}: {say.value(s.last_verified.isoformat())}")
+    return "\n".join(lines)
+
+
 def card(say: Localiser, hit: SearchHit, number: int) -> str:
     """One service in the conversation's language; RTL-safe and in the person's Serbian script."""
     s, lang = hit.service, say.language
@@ -48,9 +102,8 @@ def card(say: Localiser, hit: SearchHit, number: int) -> str:
         if hit.distance_km is not None and not hit.matched_place:
             where += f" ({say.text('label_km_away', km=f'{hit.distance_km:.0f}')})"
         lines.append(f"📍 {say.text('label_address')}: {where}")
-        if location.precision == "street" and location.latitude is not None:
-            lines.append(f"🗺 {say.text('label_map')}: https://www.openstreetmap.org/?mlat={location.latitude}"
-                         f"&mlon={location.longitude}#map=17/{location.latitude}/{location.longitude}")
+        if location.precision == "street" and location.latitude is not None and location.longitude is not None:
+            lines.append(_map(say, location.latitude, location.longitude))
     if not s.locations and "national" in s.service_area:
         lines.append(f"📍 {say.text('label_whole_country')}")
     callable_phones = [p for p in s.phones if p.kind != "fax"]  # nobody in need sends a fax

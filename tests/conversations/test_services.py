@@ -89,3 +89,41 @@ def test_cyrillic_question_gets_cyrillic_answer(rasa_stack: Stack) -> None:
     reply = texts(talk(rasa_stack.rasa_url, new_sender(), "треба ми лекар у Београду"))
     assert RESPONSES.text("label_phone", "sr", "cyrl") in reply
     assert "Telefon" not in reply
+
+
+# "Details" for one place: by its button, by its number typed in any script, by an ordinal word.
+DETAILS_BY_TEXT = {"en": "2", "ar": "٢", "fa": "دومی", "ps": "۲", "sr": "drugi"}
+FOOD_IN_BELGRADE = {
+    "en": "I need food in Belgrade",
+    "ar": "بدي اكل في بلغراد",
+    "fa": "در بلگراد غذا میخواهم",
+    "ps": "په بلګراد کې ډوډۍ غواړم",
+    "sr": "treba mi hrana u Beogradu",
+}
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize("language", sorted(DETAILS_BY_TEXT))
+def test_a_number_after_the_results_shows_everything_about_that_place(rasa_stack: Stack, language: str) -> None:
+    sender = new_sender()
+    results = talk(rasa_stack.rasa_url, sender, FOOD_IN_BELGRADE[language])
+    cards = [r for r in results if any(b["payload"].startswith("/show_details") for b in r.get("buttons", []))]
+    assert [b["title"] for r in cards for b in r["buttons"]] == [RESPONSES.text("label_details", language)] * 3
+    hits = search(open_directory(), Query(category="food", place="belgrade", limit=3))
+    second = texts(talk(rasa_stack.rasa_url, sender, DETAILS_BY_TEXT[language]))
+    title = second.split("\n")[0]
+    assert pick(hits[1].service.name, language) in title and pick(hits[0].service.name, language) not in title
+    assert RESPONSES.text("label_source", language) in second
+    first = texts(talk(rasa_stack.rasa_url, sender, '/show_details{"result_number": "1"}'))
+    assert pick(hits[0].service.name, language) in first.split("\n")[0]
+
+
+@pytest.mark.rasa
+def test_a_number_that_is_not_in_the_list_or_before_any_search_is_answered_kindly(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    alone = talk(rasa_stack.rasa_url, sender, "1")  # no search yet: not a child alone, not an emergency
+    assert texts(alone) == RESPONSES.text("utter_ask_category", "en")
+    assert not [r for r in alone if r.get("custom")]
+    talk(rasa_stack.rasa_url, sender, "I need food in Belgrade")
+    missing = texts(talk(rasa_stack.rasa_url, sender, "9"))
+    assert missing == RESPONSES.text("utter_no_such_result", "en", number=9)

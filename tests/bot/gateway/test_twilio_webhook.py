@@ -86,3 +86,18 @@ def test_a_numbered_reply_chooses_the_button_the_bot_offered(live_gateway: Any, 
     assert send(gateway, whatsapp_form(wa_id, f"SM{next(_ids):032x}", arabic_indic))[0] == 200
     ask_city = RESPONSES.text("utter_ask_city", "en")  # with the cities as a numbered list under it
     assert wait_for(lambda: [b for b in bodies_to(twilio_api, wa_id) if b.startswith(ask_city)])
+
+    # The results: only the last message's buttons can be chosen by number, so the «Details» under each
+    # place are left out; "details 2" in words still shows the second place in full.
+    offered = gateway.ctx.gateway.store.offered_buttons(conversation.id)
+    belgrade = [b["payload"] for b in offered].index('/inform{"city": "belgrade"}') + 1
+    before = len(bodies_to(twilio_api, wa_id))
+    assert send(gateway, whatsapp_form(wa_id, f"SM{next(_ids):032x}", str(belgrade)))[0] == 200
+    more = RESPONSES.text("utter_more_results", "en")
+    results = wait_for(lambda: (b := bodies_to(twilio_api, wa_id)[before:]) and any(more in x for x in b) and b)
+    details = RESPONSES.text("label_details", "en")
+    assert [b for b in results if b.startswith("1. ")] and not [b for b in results if details in b]
+    before = len(bodies_to(twilio_api, wa_id))
+    assert send(gateway, whatsapp_form(wa_id, f"SM{next(_ids):032x}", "details of number 2"))[0] == 200
+    full = wait_for(lambda: [b for b in bodies_to(twilio_api, wa_id)[before:] if b.startswith("2. ")])
+    assert RESPONSES.text("label_source", "en") in full[0]
