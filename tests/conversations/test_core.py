@@ -20,6 +20,14 @@ def test_greeting_introduces_and_offers_languages_and_menu(rasa_stack: Stack) ->
 
 
 @pytest.mark.rasa
+def test_ciao_is_hello_at_the_start_and_goodbye_later(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    first = texts(talk(rasa_stack.rasa_url, sender, "ciao"))
+    assert first.startswith(RESPONSES.text("utter_greet", "en"))
+    assert texts(talk(rasa_stack.rasa_url, sender, "ciao")) == RESPONSES.text("utter_goodbye", "en")
+
+
+@pytest.mark.rasa
 def test_not_understood_twice_offers_a_counsellor(rasa_stack: Stack) -> None:
     sender = new_sender()
     first = talk(rasa_stack.rasa_url, sender, "xqzv blorf wib")
