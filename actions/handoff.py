@@ -18,6 +18,12 @@ TRIGGERS = {
 }
 
 
+def named_language(tracker: Tracker) -> str | None:
+    """A language the person named ("someone who speaks Arabic"), not the one their message is in."""
+    value = next(tracker.get_latest_entity_values("requested_language"), None)
+    return str(value) if value else None
+
+
 class ActionRequestHandoff(Action):
     def name(self) -> str:
         return "action_request_handoff"
@@ -30,7 +36,7 @@ class ActionRequestHandoff(Action):
         dispatcher.utter_message(json_message={"handoff": {
             "reason": reason,
             "priority": priority,
-            "language": say.language,
+            "language": (named_language(tracker) if intent == "request_human" else None) or say.language,
             "category": tracker.get_slot("service_category"),
             "city": tracker.get_slot("city"),
         }})

@@ -54,6 +54,8 @@ class LanguageIdentifier(GraphComponent):
         if text.startswith("/"):  # a button's payload: its entities are the user's choice
             return
         kept = [e for e in entities if e.get("entity") not in ("language", "script")]
+        if named and not explicit:  # "someone who speaks Arabic": not a switch, but who should answer
+            kept.append({**named[0], "entity": "requested_language"})
         if detection is None:
             message.set(ENTITIES, kept, add_to_output=True)
             return

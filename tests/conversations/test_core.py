@@ -43,6 +43,13 @@ def test_asking_for_a_human_requests_a_handoff(rasa_stack: Stack) -> None:
 
 
 @pytest.mark.rasa
+def test_asking_for_a_human_who_speaks_a_language_routes_the_handoff_by_it(rasa_stack: Stack) -> None:
+    replies = talk(rasa_stack.rasa_url, new_sender(), "can i speak with someone in arabic")
+    [handoff] = [c["handoff"] for c in custom(replies) if "handoff" in c]
+    assert handoff["language"] == "ar" and handoff["reason"] == "asked"
+
+
+@pytest.mark.rasa
 def test_delete_my_data_confirms_then_erases(rasa_stack: Stack) -> None:
     sender = new_sender()
     ask = talk(rasa_stack.rasa_url, sender, "please delete my data")

@@ -49,3 +49,11 @@ def test_a_place_preposition_makes_a_plain_spelling_a_place(matcher: PhraseMatch
     assert found(matcher, "u sidu sam") == {("city", "sid")}
     assert found(matcher, "mi smo iz sida") == {("city", "sid")}
     assert found(matcher, "u nisu") == {("city", "nis")}
+
+
+def test_an_arabic_script_town_with_a_spelling_mistake_is_still_found() -> None:
+    matcher = PhraseMatcher([("کرنیاچه", "city", "belgrade"), ("سوبوتیتسا", "city", "subotica")])
+    [found] = matcher.match("زما ماشوم ښوونځي ته اړتیا لري، په کرنجاچه کې یو")
+    assert (found.entity, found.value, found.text) == ("city", "belgrade", "کرنجاچه")
+    assert found.confidence < 1.0
+    assert matcher.match("ما در کمپ هستیم") == []  # short words are never guessed
