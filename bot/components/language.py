@@ -3,7 +3,8 @@
 `/model/parse` gets a top-level "language": {"code", "confidence"} judged on the text alone.
 The `language` entity (which fills the slot in the same turn, so the reply is already in that
 language) is only emitted when the message is decisive: an explicit choice always is; a message
-of one or two words never flips a conversation that already has a language.
+of one or two words never flips a conversation that already has a language (but a Serbian one switches
+Serbian's script: the alphabet is never in doubt).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ class LanguageIdentifier(GraphComponent):
             kept.append({"entity": "language", "value": language, "start": 0, "end": 0,
                          "confidence_entity": 1.0 if explicit else detection.confidence,
                          "extractor": type(self).__name__})
-        if detection.code == "sr" and detection.script and (language == "sr" or detection.words >= 2):
+        # Serbian in the script the person writes: the alphabet of a Serbian word is never in doubt, so in a
+        # conversation that is already Serbian even "хвала" switches to Cyrillic (and "hvala" back)
+        if detection.code == "sr" and detection.script and (language == "sr" or detection.words >= 2
+                                                            or current == "sr"):
             kept.append({"entity": "script", "value": detection.script, "start": 0, "end": 0,
                          "confidence_entity": 1.0, "extractor": type(self).__name__})
         message.set(ENTITIES, kept, add_to_output=True)

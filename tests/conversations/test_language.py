@@ -57,3 +57,11 @@ def test_reply_is_in_the_language_of_the_same_message(rasa_stack: Stack) -> None
     talk(rasa_stack.rasa_url, sender, "hello")
     reply = talk(rasa_stack.rasa_url, sender, "شكرا جزيلا على المساعدة")
     assert reply[0]["text"] == RESPONSES.text("utter_welcome", "ar")
+
+
+@pytest.mark.rasa
+def test_serbian_follows_the_script_of_each_message_even_a_one_word_one(rasa_stack: Stack) -> None:
+    sender = new_sender()
+    talk(rasa_stack.rasa_url, sender, "zdravo, treba mi pomoć")
+    assert texts(talk(rasa_stack.rasa_url, sender, "хвала")) == RESPONSES.text("utter_welcome", "sr", "cyrl")
+    assert texts(talk(rasa_stack.rasa_url, sender, "hvala")) == RESPONSES.text("utter_welcome", "sr", "latn")
