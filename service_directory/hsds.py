@@ -612,8 +612,8 @@ def _service_object(s: Service, organization: Obj) -> Obj:
         for code in s.languages
     ]
     obj["organization"] = organization
-    for code in s.categories:
-        _attribute(attrs, "service", sid, T_CATEGORY, code)
+    for position, code in enumerate(s.categories):  # value: its rank, 0 for the main category
+        _attribute(attrs, "service", sid, T_CATEGORY, code, str(position))
     for code in s.audience:
         _attribute(attrs, "service", sid, T_AUDIENCE, code)
     for source in s.sources:
@@ -1025,7 +1025,9 @@ class _Reader:
         self.labels[sid] = (ctx.file, ctx.record)
         node: Obj = {"id": sid, "name": self.texts(ctx, svc, "name", attrs, required=True)}
         _put(node, "description", self.texts(ctx, svc, "description", attrs))
-        node["categories"] = [a.code for a in attrs if a.taxonomy == T_CATEGORY]
+        ranked = [a for a in attrs if a.taxonomy == T_CATEGORY]  # by the rank in value (ours), else as listed
+        ranked.sort(key=lambda a: int(a.value) if (a.value or "").isdigit() else len(ranked))
+        node["categories"] = [a.code for a in ranked]
         if not node["categories"]:
             ctx.problem("attributes", f"needs at least one {T_CATEGORY} attribute")
         status = ctx.text(svc, "status", required=True)
@@ -1442,7 +1444,7 @@ def _canonical(org: Organisation) -> Organisation:
         services.append(
             replace(
                 s,
-                categories=tuple(sorted(s.categories)),
+                categories=s.categories,  # in order: the first is the service's main category
                 audience=tuple(sorted(s.audience)),
                 languages=tuple(sorted(s.languages)),
                 locations=tuple(sorted(s.locations, key=lambda loc: loc.id)),

@@ -61,7 +61,7 @@ RADII_DEG = (0.5, 1.5, 4.0)  # bounding boxes tried in turn around the point (ab
 LON_PER_LAT = 1.4  # a box spans 1.4 times as many degrees of longitude as of latitude
 NEAR_KM = 30.0  # with a point only, "in the place" means within this reach
 BUCKET_KM = 5.0  # differences of distance within a town do not outrank opening hours
-_BEST = (0, 0)  # the best possible group: not temporarily closed, nearest distance bucket
+_BEST = (0, 0, 0)  # the best possible group: not temporarily closed, nearest distance bucket, main category
 
 Box = tuple[float, float, float, float]  # lat_min, lat_max, lon_min, lon_max (inclusive)
 Mask = bytearray  # 1 at the number of every service that has the property
@@ -104,6 +104,7 @@ class DirectoryIndex:
     loc_lon: array[float]
     located: list[int]  # services with at least one location with coordinates
     category: dict[str, tuple[list[int], Mask]]
+    main_category: dict[str, Mask]  # services whose first (main) category is the code
     audience: dict[str, tuple[list[int], Mask]]
     language: dict[str, tuple[list[int], Mask]]
     in_city: dict[str, tuple[list[int], Mask]]  # services with a location in the place
@@ -170,7 +171,8 @@ class _Ranking:
 
     Each tier's candidates come as a stream in ascending number, which is the order of the last
     ranking keys (most recently verified, then id). Within a group of equal (tier, temporarily
-    closed, distance bucket) the order is open now, unknown, closed, and then that number. A tier
+    closed, distance bucket, main category or not) the order is open now, unknown, closed, and then
+    that number. A tier
     is read until the best possible group has shown enough open services for the page; only when
     it has not is the rest of the tier read and grouped. Opening hours are judged only for members
     of groups that can still reach the page, once per distinct schedule.
@@ -188,6 +190,11 @@ class _Ranking:
         self.box: Box | None = None  # None: every location counts (after the widest box)
         self.filters: list[tuple[list[int], Mask]] = []
         self.status: list[Mask] = [] if query.include_temporarily_closed else [index.active]
+        # services whose main category is the one asked for come first within a group; None: no
+        # category asked for, so every service counts as a main one
+        self.main: Mask | None = None
+        if query.category is not None:
+            self.main = index.main_category.get(query.category) or bytearray(len(index.ids))
 
     # -- filters
 
@@ -257,8 +264,12 @@ class _Ranking:
             found = self.open_cache[shape] = is_open(self.ix.shapes[shape], self.moment)
         return found
 
-    def group(self, i: int) -> tuple[int, int]:
-        return self.ix.closed[i], int((self.distance(i) or 0.0) // BUCKET_KM)
+    def group(self, i: int) -> tuple[int, int, int]:
+        return self.ix.closed[i], int((self.distance(i) or 0.0) // BUCKET_KM), self.secondary(i)
+
+    def secondary(self, i: int) -> int:
+        """0 when the category asked for is i's main one (or none was asked for), else 1."""
+        return 0 if self.main is None else 1 - self.main[i]
 
     # -- spatial streams
 
@@ -411,7 +422,7 @@ class _Ranking:
         best_open: list[int] = []
         best_unknown: list[int] = []
         best_closed: list[int] = []
-        others: list[tuple[tuple[int, int], int]] = []
+        others: list[tuple[tuple[int, int, int], int]] = []
         for i in tier.stream():
             if only_open and not open_now(i):
                 continue  # cheaper than its distance, and it cannot reach the page
@@ -464,12 +475,13 @@ class _Ranking:
                         continue
                     km = self.distance(i)
                     if km is not None and km <= NEAR_KM:
-                        groups[(ix.closed[i], int(km // BUCKET_KM))].append(i)
-            members = groups.pop((0, bucket), None)
-            if members:
-                ranked.extend(self._rank_group(sorted(members), need - len(ranked)))
-                if len(ranked) >= need:
-                    return ranked[:need]
+                        groups[(ix.closed[i], int(km // BUCKET_KM), self.secondary(i))].append(i)
+            for secondary in (0, 1):
+                members = groups.pop((0, bucket, secondary), None)
+                if members:
+                    ranked.extend(self._rank_group(sorted(members), need - len(ranked)))
+                    if len(ranked) >= need:
+                        return ranked[:need]
         for key in sorted(groups):  # the temporarily closed ones
             ranked.extend(self._rank_group(sorted(groups[key]), need - len(ranked)))
             if len(ranked) >= need:
@@ -521,12 +533,13 @@ class _B:
     codes = {
         kind: select(table.c.service_id, column)
         for kind, table, column in (
-            ("category", m.ServiceCategory.__table__, m.ServiceCategory.__table__.c.code),
             ("audience", m.ServiceAudience.__table__, m.ServiceAudience.__table__.c.code),
             ("language", m.ServiceLanguage.__table__, m.ServiceLanguage.__table__.c.code),
             ("area", m.ServiceArea.__table__, m.ServiceArea.__table__.c.place),
         )
     }
+    categories = select(m.ServiceCategory.__table__.c.service_id, m.ServiceCategory.__table__.c.code,
+                        m.ServiceCategory.__table__.c.position)
     locations = (select(_at.c.service_id, _location.c.city, _location.c.latitude, _location.c.longitude)
                  .select_from(_at.join(_location, _location.c.id == _at.c.location_id)))
     schedules = select(_schedule.c.id, _schedule.c.service_id, _schedule.c.always_open,
@@ -620,7 +633,16 @@ def _build(conn: Connection) -> DirectoryIndex:
             i = number_of.get(sid)
             if i is not None:
                 lists[code].append(i)
-    category = _coded(codes.pop("category"), n)
+    by_category: defaultdict[str, list[int]] = defaultdict(list)
+    main_category: dict[str, Mask] = {}
+    for sid, code, position in _rows(conn, _B.categories):
+        read += 1
+        i = number_of.get(sid)
+        if i is not None:
+            by_category[code].append(i)
+            if position == 0:
+                main_category.setdefault(code, bytearray(n))[i] = 1
+    category = _coded(by_category, n)
 
     # Locations as columns first (few objects), then grouped by service with a counting sort.
     in_city_all: defaultdict[str, list[int]] = defaultdict(list)
@@ -700,7 +722,7 @@ def _build(conn: Connection) -> DirectoryIndex:
     return DirectoryIndex(
         ids=ids, closed=closed, active=active, shapes=shapes, shape_of=shape_of,
         loc_start=loc_start, loc_lat=loc_lat, loc_lon=loc_lon, located=located,
-        category=category, audience=_coded(codes["audience"], n),
+        category=category, main_category=main_category, audience=_coded(codes["audience"], n),
         language=_coded(codes["language"], n), in_city=_coded(in_city, n), in_area=_coded(codes["area"], n),
         in_city_category=in_city_category, grid=dict(grid), fine_grid=dict(fine_grid), rows_read=read,
         stats={"services": n, "located_locations": len(loc_lat), "distinct_schedules": len(shapes),

@@ -24,9 +24,14 @@ _CHILD_TABLES = (
 )
 
 
+# Raised when the way records are stored changes (2: category positions), so bundled data loaded by
+# an older version is loaded again.
+STORAGE_FORMAT = b"2"
+
+
 def fingerprint(path: Path = DEFAULT_DATA_DIR) -> str:
-    """A hash of the curated files, to notice when the bundled data changed."""
-    digest = hashlib.sha256()
+    """A hash of the curated files (and of STORAGE_FORMAT), to notice when the bundled data changed."""
+    digest = hashlib.sha256(STORAGE_FORMAT)
     for file in sorted(path.rglob("*.yaml")):
         digest.update(file.name.encode())
         digest.update(file.read_bytes())
@@ -132,7 +137,7 @@ def _service_rows(s: Service, rows: dict[Any, list[dict[str, Any]]]) -> None:
         "status": s.status, "status_note": s.status_note, "email": s.email, "url": s.url,
         "age_min": s.age_min, "age_max": s.age_max, "last_verified": s.last_verified,
     })
-    rows[m.ServiceCategory].extend({"service_id": s.id, "code": c} for c in s.categories)
+    rows[m.ServiceCategory].extend({"service_id": s.id, "code": c, "position": i} for i, c in enumerate(s.categories))
     rows[m.ServiceAudience].extend({"service_id": s.id, "code": c} for c in s.audience)
     rows[m.ServiceLanguage].extend({"service_id": s.id, "code": c} for c in s.languages)
     rows[m.ServiceArea].extend({"service_id": s.id, "place": p} for p in s.service_area)

@@ -55,7 +55,8 @@ class ServiceRow(Base):
     last_verified = Column(Date, nullable=False)
 
     organisation = relationship("Organisation", back_populates="services")
-    categories = relationship("ServiceCategory", cascade="all, delete-orphan", lazy="selectin")
+    categories = relationship("ServiceCategory", cascade="all, delete-orphan", lazy="selectin",
+                              order_by="ServiceCategory.position")
     audiences = relationship("ServiceAudience", cascade="all, delete-orphan", lazy="selectin")
     languages = relationship("ServiceLanguage", cascade="all, delete-orphan", lazy="selectin")
     areas = relationship("ServiceArea", cascade="all, delete-orphan", lazy="selectin")
@@ -70,6 +71,7 @@ class ServiceCategory(Base):
 
     service_id = Column(String(64), ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     code = Column(String(32), primary_key=True)
+    position = Column(Integer, nullable=False, default=0, server_default="0")  # 0: the service's main category
     __table_args__ = (Index("ix_service_category_code", "code", "service_id"),)
 
 

@@ -83,7 +83,8 @@ class Query:
 
 
 def search(engine: Engine, query: Query) -> list[SearchHit]:
-    """Services matching the query, best first: active, place, distance, open now, recently verified, id.
+    """Services matching the query, best first: active, place, distance, main category, open now, recently
+    verified, id.
 
     Candidates are the visible services (active, and temporarily closed unless left out) that match
     every code filter. With a place: those with a location in it (tier 0), those whose service area
@@ -93,7 +94,9 @@ def search(engine: Engine, query: Query) -> list[SearchHit]:
     degrees that holds enough candidates for the page, else everywhere. A candidate's distance is to
     its nearest location in that box. Every active service comes before every temporarily closed one
     (each of the two groups settles its own box); within a group they are ranked by the key (tier, distance
-    in 5 km steps, open now / unknown / closed, last verified descending, id); with only_open only
+    in 5 km steps, whether the category asked for is the service's main one (the first its curators list:
+    a legal-aid centre before an anti-trafficking line that also gives legal help), open now / unknown /
+    closed, last verified descending, id); with only_open only
     those open at the moment are kept. The service id as the last key makes the order the same on
     every backend (before, equal keys came in whatever order the database returned the rows).
 
@@ -195,7 +198,7 @@ def _load_chunk(conn: Connection, ids: list[str]) -> dict[str, Service]:
         result[sid] = Service(
             id=sid, organisation_id=org_id, organisation_name=org_name,
             name=name, description=description,
-            categories=tuple(sorted(found["category"])),
+            categories=tuple(found["category"]),  # by position: the main category first
             status=status, status_note=status_note,
             audience=tuple(sorted(found["audience"])),
             languages=tuple(sorted(found["language"])),
@@ -222,7 +225,9 @@ def _details() -> Any:
         select(src.service_id, literal_column("'source'", String), src.url, src.note, src.position, src.id,
                src.date, no_json).where(src.service_id.in_(_ids())),
     ]
-    for kind, table, column in (("category", _category, _category.c.code), ("audience", _audience, _audience.c.code),
+    parts.append(select(_category.c.service_id, literal_column("'category'", String), _category.c.code, null(),
+                        _category.c.position, null(), null(), null()).where(_category.c.service_id.in_(_ids())))
+    for kind, table, column in (("audience", _audience, _audience.c.code),
                                 ("language", _language, _language.c.code), ("area", _area, _area.c.place)):
         parts.append(select(table.c.service_id, literal_column(f"'{kind}'", String), column, null(), null(), null(),
                             null(), null()).where(table.c.service_id.in_(_ids())))

@@ -44,8 +44,7 @@ def _canonical_service(s: Service) -> Service:
         )
     return replace(
         s,
-        categories=tuple(sorted(s.categories)),
-        audience=tuple(sorted(s.audience)),
+        audience=tuple(sorted(s.audience)),  # categories keep their order: the first is the main one
         languages=tuple(sorted(s.languages)),
         service_area=tuple(sorted(s.service_area)),
         locations=tuple(sorted(s.locations, key=lambda loc: loc.id)),

@@ -258,7 +258,8 @@ def _reference_group(candidates: list[Service], query: Query) -> list[tuple[Any,
         if query.only_open and not now:
             continue
         km = distance.get(s.id)
-        key = (tier[s.id], int((km or 0.0) // 5), _OPEN_RANK[now], -s.last_verified.toordinal(), s.id)
+        secondary = int(query.category is not None and s.categories[0] != query.category)
+        key = (tier[s.id], int((km or 0.0) // 5), secondary, _OPEN_RANK[now], -s.last_verified.toordinal(), s.id)
         ranked.append((key, (s.id, None if km is None else round(km, 1), now, tier[s.id] < 3,
                              s.status == "temporarily_closed")))
     ranked.sort(key=lambda item: item[0])

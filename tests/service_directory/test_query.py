@@ -54,6 +54,25 @@ def test_exact_place_then_national_then_distance(empty_directory: Engine, tmp_pa
     assert 80 < hits[2].distance_km < 100 < hits[3].distance_km
 
 
+def test_in_the_same_place_the_service_whose_main_category_it_is_comes_first(empty_directory: Engine,
+                                                                            tmp_path: Path) -> None:
+    load_services(
+        empty_directory, tmp_path,
+        service_entry("hotline-also-legal", categories=["anti_trafficking", "legal_aid"], last_verified="2026-01-01",
+                      locations=[{"id": "h", "city": "nis"}]),
+        service_entry("legal-centre", categories=["legal_aid", "documents"], last_verified="2024-01-01",
+                      locations=[{"id": "l", "city": "nis"}]),
+        service_entry("national-legal", locations=[], service_area=["national"]),
+    )
+    legal = search(empty_directory, Query(category="legal_aid", place="nis", limit=10))
+    assert ids(legal) == ["legal-centre", "hotline-also-legal", "national-legal"]  # the place still ranks first
+    assert get_service(empty_directory, "hotline-also-legal").categories == ("anti_trafficking", "legal_aid")
+    trafficking = search(empty_directory, Query(category="anti_trafficking", place="nis"))
+    assert ids(trafficking) == ["hotline-also-legal"]
+    everything = search(empty_directory, Query(place="nis", limit=10))  # no category: recently verified first
+    assert ids(everything)[:2] == ["hotline-also-legal", "legal-centre"]
+
+
 def test_every_active_service_before_a_temporarily_closed_one(empty_directory: Engine, tmp_path: Path) -> None:
     load_services(
         empty_directory, tmp_path,
