@@ -30,6 +30,11 @@ async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
+def latest_entity(tracker: Tracker, name: str) -> Any:
+    """The value of entity `name` in the person's latest message, or None."""
+    return next(tracker.get_latest_entity_values(name), None)
+
+
 @dataclass(frozen=True)
 class Say(Localiser):
     """A Localiser that also sends: named responses and texts to the person."""

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import Say
+from actions.context import Say, latest_entity
 
 #: why the person needs a human -> (reason, priority)
 TRIGGERS = {
@@ -20,7 +20,7 @@ TRIGGERS = {
 
 def named_language(tracker: Tracker) -> str | None:
     """A language the person named ("someone who speaks Arabic"), not the one their message is in."""
-    value = next(tracker.get_latest_entity_values("requested_language"), None)
+    value = latest_entity(tracker, "requested_language")
     return str(value) if value else None
 
 

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import Say, directory, in_thread
+from actions.context import Say, directory, in_thread, latest_entity
 from bot.i18n.cards import card, details
 from service_directory import Query, category_label, place_name, record_unmet_need, search
 
@@ -42,10 +42,6 @@ def requested_number(tracker: Tracker) -> int | None:
         return int(match.group(0))
     words = re.findall(r"[^\W\d_]+", text.lower())
     return next((ORDINALS[w] for w in words if w in ORDINALS), None)
-
-
-def latest_entity(tracker: Tracker, name: str) -> Any:
-    return next(tracker.get_latest_entity_values(name), None)
 
 
 def build_query(tracker: Tracker, offset: int) -> Query | None:
@@ -141,9 +137,10 @@ class ActionShowDetails(Action):
         if number is None:
             say.utter("utter_which_result")
             return []
-        shown = int(tracker.get_slot("results_offset") or 0) + PAGE
-        hits = await in_thread(search, directory(), Query(**{**query.__dict__, "offset": number - 1, "limit": 1})) \
-            if 1 <= number <= shown else []
+        shown = int(tracker.get_slot("results_offset") or 0) + PAGE  # the places listed so far
+        hits = []
+        if 1 <= number <= shown:
+            hits = await in_thread(search, directory(), Query(**{**query.__dict__, "offset": number - 1, "limit": 1}))
         if not hits:
             say.utter("utter_no_such_result", number=number)
             return []

@@ -89,6 +89,18 @@ def load_with_lines(text: str) -> Any:
     return yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a safe loader)
 
 
+def read_with_lines(path: Path, name: str) -> tuple[Any, Problem | None]:
+    """`load_with_lines` of a file: (its data, None), or (None, the problem naming the file and line)."""
+    try:
+        return load_with_lines(path.read_text(encoding="utf-8")), None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        return None, Problem(name, line, "-", "-", f"not valid YAML: {getattr(exc, 'problem', exc)}")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, Problem(name, 0, "-", "-", f"cannot read the file: {exc}")
+
+
 class _Checker:
     """Collects problems for one file while turning its mappings into records."""
 
@@ -381,14 +393,9 @@ def parse_file(path: Path, display: str | None = None) -> tuple[Organisation | N
     """One curated file: the organisation with its services, and every problem found in it."""
     name = display or str(path)
     c = _Checker(name)
-    try:
-        data = load_with_lines(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        return None, [Problem(name, line, "-", "-", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(name, 0, "-", "-", f"cannot read the file: {exc}")]
+    data, unreadable = read_with_lines(path, name)
+    if unreadable is not None:
+        return None, [unreadable]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "-", "-", "the file must be a mapping with organisation and services")]
     org = c.mapping(data.get("organisation"), "-", "organisation", data)

@@ -28,7 +28,7 @@ GIVE_UP = dt.timedelta(hours=24)  # WhatsApp's window is closed by then, and the
 MAX_BACKOFF = 300.0
 WINDOW = 86400.0  # WhatsApp's customer-service window, seconds
 HOLD = dt.timedelta(days=7)  # messages held for a closed window wait this long for the person to write again
-NOT_BACK = "not delivered: the person did not write again within 7 days of the re-engagement template"
+NOT_BACK = f"not delivered: the person did not write again within {HOLD.days} days of the re-engagement template"
 
 
 @dataclass
@@ -126,8 +126,9 @@ class Courier:
                     rows: list[OutgoingRow]) -> list[Settled]:
         """WhatsApp's 24-hour window is closed: send the re-engagement template (once since the person last
         wrote) and keep the messages until they write again (`Store.accept` releases them) or HOLD runs out."""
-        results = [Settled(r.id, "failed", error=NOT_BACK) for r in rows if now() - r.created_at > HOLD]
-        waiting = rows[len(results):]
+        expired = {r.id for r in rows if now() - r.created_at > HOLD}
+        results = [Settled(r.id, "failed", error=NOT_BACK) for r in rows if r.id in expired]
+        waiting = [r for r in rows if r.id not in expired]
         if not waiting:
             return results
         sent_since = conversation.reengaged_at is not None and (

@@ -220,7 +220,8 @@ class Store:
         stay in the outbox without their transcript rows, and the conversation keeps only what sending them
         needs (channel, address, language) until they are sent or ERASE_GRACE runs out (`finish_erasure`).
         The web chat has no outbox: its page reads the replies after the person's last message from the
-        transcript, so those stay until it has (`web_replies`). True when something was kept."""
+        transcript, so those stay until it has (the poll then calls `finish_erasure`). True when something
+        was kept."""
         with self._writes, self.engine.begin() as conn:
             unsent = [r.id for r in conn.execute(select(t.outbox.c.id).where(and_(
                 t.outbox.c.conversation_id == conversation_id, t.outbox.c.status == "pending"))).all()]

@@ -15,11 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.handoff.hours import DEFAULT_HOURS, parse_hours
 from service_directory import CATEGORY_CODES, LANGUAGES, PLACE_SLUGS, Problem
-from service_directory.curation import load_with_lines
+from service_directory.curation import read_with_lines
 from service_directory.records import Schedule, ScheduleException
 from service_directory.schedule import is_open, next_opening
 
@@ -207,14 +205,9 @@ def load_teams(path: Path | None = None, default_hours: str = DEFAULT_HOURS) -> 
     A team without `hours` works `default_hours` (PUTOKAZ_TEAM_HOURS)."""
     file = path or DEFAULT_TEAMS_FILE
     name = str(file)
-    try:
-        data = load_with_lines(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise TeamsError([Problem(name, line, "-", "-", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TeamsError([Problem(name, 0, "-", "-", f"cannot read the file: {exc}")]) from None
+    data, unreadable = read_with_lines(file, name)
+    if unreadable is not None:
+        raise TeamsError([unreadable])
     if not isinstance(data, dict) or not isinstance(data.get("teams"), list) or not data["teams"]:
         line = data.get("__line__", 1) if isinstance(data, dict) else 1
         raise TeamsError([Problem(name, line, "-", "teams", "the file must be a mapping with a list of teams")])

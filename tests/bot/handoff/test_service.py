@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,10 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
 from bot.gateway import tables as t
-from bot.gateway.db import migrate
 from bot.gateway.store import Store, now
 from bot.handoff.machine import Actor, TransitionError
 from bot.handoff.service import HandoffService, HandoffView
 from bot.handoff.teams import Teams, load_teams
-from service_directory import make_engine
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def open_ticket(engine: Engine, address: str = "chat-1", priority: str = "normal") -> tuple[HandoffService, int, str]:

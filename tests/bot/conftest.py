@@ -1,4 +1,4 @@
-"""Fixtures shared by the gateway tests."""
+"""Fixtures shared by the gateway and handoff tests."""
 
 from __future__ import annotations
 
